@@ -1,0 +1,16 @@
+// The `shoal` subcommands. Each takes the positional arguments left after flag
+// parsing (the subcommand name removed) and returns the process exit code.
+#ifndef SHOAL_CLI_COMMANDS_H_
+#define SHOAL_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace shoal::cli {
+
+int RunInfo(const std::vector<std::string>& args);
+int RunTokenize(const std::vector<std::string>& args);
+
+}  // namespace shoal::cli
+
+#endif  // SHOAL_CLI_COMMANDS_H_

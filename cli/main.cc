@@ -1,0 +1,87 @@
+// shoal: the single binary for every role (DESIGN.md's command table).
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+
+namespace {
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  std::vector<std::string_view> flags;  // the flags this command accepts
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"info",
+       "inspect a model: shoal info [--model FILE] [--metadata] [--tensors]",
+       {"model", "metadata", "tensors"},
+       shoal::cli::RunInfo},
+      {"tokenize",
+       "text to token ids (argument or stdin): shoal tokenize [--model FILE] [--decode] [TEXT]",
+       {"model", "decode", "parse_special", "add_special"},
+       shoal::cli::RunTokenize},
+  };
+  return commands;
+}
+
+void PrintUsage() {
+  std::fprintf(stderr, "usage: shoal COMMAND [flags]\n\ncommands:\n");
+  for (const Command& command : Commands()) {
+    std::fprintf(stderr, "  %-10.*s %.*s\n", static_cast<int>(command.name.size()),
+                 command.name.data(), static_cast<int>(command.summary.size()),
+                 command.summary.data());
+  }
+  std::fprintf(stderr, "\nshoal COMMAND --help lists every flag.\n");
+}
+
+// Flags are global to the binary; a command rejects the ones that are not its own so
+// a misplaced flag is an error rather than silently ignored.
+bool OnlyOwnFlags(const Command& command, int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!arg.starts_with("--") || arg.starts_with("--help")) continue;
+    const std::string_view name = arg.substr(2, arg.find('=') - 2);
+    bool known = false;
+    for (std::string_view flag : command.flags) {
+      known |= name == flag || (name.starts_with("no") && name.substr(2) == flag);  // --noflag
+    }
+    if (!known) {
+      std::fprintf(stderr, "shoal %.*s: unknown flag --%.*s\n",
+                   static_cast<int>(command.name.size()), command.name.data(),
+                   static_cast<int>(name.size()), name.data());
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("shoal COMMAND [flags]: LLM serving (see README.md)");
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help") {
+    PrintUsage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& command : Commands()) {
+    if (command.name != argv[1]) continue;
+    if (!OnlyOwnFlags(command, argc, argv)) return 2;
+    // Parse with the command name as argv[0] so usage messages name it.
+    std::vector<char*> command_argv(argv + 1, argv + argc);
+    std::vector<char*> positional =
+        absl::ParseCommandLine(static_cast<int>(command_argv.size()), command_argv.data());
+    return command.run(std::vector<std::string>(positional.begin() + 1, positional.end()));
+  }
+  std::fprintf(stderr, "shoal: unknown command '%s'\n\n", argv[1]);
+  PrintUsage();
+  return 2;
+}
