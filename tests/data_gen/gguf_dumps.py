@@ -1,7 +1,8 @@
 """Dumps GGUF files as the `gguf` package (gguf-py) reads them, for comparison with
 Shoal's reader (tests/model/gguf/gguf_reference_test.cc).
 
-For every model under <out>/models and the real Gemma 3 270M file, writes
+For every generated GGUF (models, vocabularies, quant cases) and the real Gemma 3 270M
+file, writes
 <out>/gguf_dumps/<file stem>.json:
   {"file": path, "version": n, "alignment": n, "data_offset": n,
    "metadata": [{"key": k, "type": t, "element_type": t?, "value": v}, ...],
@@ -78,6 +79,7 @@ def dump(path: Path) -> dict:
 def write(out: Path) -> None:
     dump_dir = out / "gguf_dumps"
     dump_dir.mkdir(parents=True, exist_ok=True)
-    files = sorted((out / "models").glob("*.gguf")) + [paths.gemma3_gguf()]
+    files = (sorted((out / "models").glob("*.gguf")) + sorted((out / "vocabs").glob("*.gguf")) +
+             [out / "quant_cases.gguf", paths.gemma3_gguf()])
     for path in files:
         (dump_dir / f"{path.stem}.json").write_text(json.dumps(dump(path), ensure_ascii=False))

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 # Order matters: later generators may read what earlier ones wrote.
-GENERATORS = ["models", "quant_cases", "gguf_dumps", "templates"]
+GENERATORS = ["vocabs", "models", "quant_cases", "gguf_dumps", "templates"]
 
 
 def sources_fingerprint() -> str:
@@ -29,8 +29,12 @@ def sources_fingerprint() -> str:
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(HERE)).encode())
             digest.update(path.read_bytes())
-    for path in sorted((HERE.parent.parent / "model" / "templates").glob("*")):
-        digest.update(path.read_bytes())
+    # Inputs the generators read: test vocabularies, corpora, templates.
+    repo = HERE.parent.parent
+    for path in sorted([*(repo / "model" / "templates").glob("*"), *(repo / "tests" / "data").rglob("*")]):
+        if path.is_file():
+            digest.update(str(path.relative_to(repo)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
