@@ -9,25 +9,15 @@
 #include "gtest/gtest.h"
 #include "model/gguf/gguf_file.h"
 #include "nlohmann/json.hpp"
-#include "openssl/sha.h"
+#include "tests/support/sha256.h"
 #include "tests/support/status_matchers.h"
 
 namespace shoal::model {
 namespace {
 
-using json = nlohmann::json;
+using ::shoal::testing::Sha256Hex;
 
-std::string Sha256Hex(std::span<const uint8_t> bytes) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(bytes.data(), bytes.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t byte : digest) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 15]);
-  }
-  return hex;
-}
+using json = nlohmann::json;
 
 // The dump's JSON form of a string: text, or {"hex": ...} when not valid UTF-8.
 bool StringMatches(std::string_view actual, const json& expected) {

@@ -29,12 +29,14 @@
 #include "model/gguf/gguf_file.h"
 #include "model/tokenizer/tokenizer.h"
 #include "nlohmann/json.hpp"
-#include "openssl/sha.h"
 #include "tests/support/model_files.h"
+#include "tests/support/sha256.h"
 #include "tests/support/status_matchers.h"
 
 namespace shoal::model {
 namespace {
+
+using ::shoal::testing::Sha256Hex;
 
 using json = nlohmann::json;
 
@@ -43,18 +45,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
-}
-
-std::string Sha256Hex(std::string_view bytes) {
-  uint8_t digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t byte : digest) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 15]);
-  }
-  return hex;
 }
 
 // Hashed once per file: the Gemma file is 250 MB.
