@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "model/gguf/gguf_file.h"
 #include "model/model_config.h"
+#include "model/model_file.h"
 #include "model/tensor_layout.h"
 
 namespace shoal::cli {
@@ -116,6 +117,53 @@ void PrintTensorSummary(const GgufFile& file) {
   }
 }
 
+void PrintMetadata(const GgufFile& gguf) {
+  fmt::print("metadata:\n");
+  for (const model::GgufKeyValue& kv : gguf.metadata()) {
+    fmt::print("  {} = {}\n", kv.key, FormatValue(kv.value));
+  }
+}
+
+void PrintTensors(const GgufFile& gguf) {
+  fmt::print("tensors:\n");
+  for (const model::GgufTensorInfo& t : gguf.tensors()) {
+    fmt::print("  {:<40} {:<6} [{}]\n", t.name, GgmlTypeName(t.type),
+               fmt::join(t.ne.begin(), t.ne.begin() + t.n_dims, ", "));
+  }
+}
+
+std::string DescribeToken(const model::Tokenizer& tokenizer, int32_t id) {
+  if (!tokenizer.IsValid(id)) return "none";
+  absl::StatusOr<std::string_view> text = tokenizer.TokenText(id);
+  return fmt::format("{} '{}'", id, text.ok() ? *text : "?");
+}
+
+void PrintTokenizerAndTemplate(const model::ModelFile& model) {
+  const model::Tokenizer& tokenizer = model.tokenizer();
+  const model::GgufFile& gguf = model.gguf();
+  const std::string_view kind = gguf.GetStringOr("tokenizer.ggml.model", "?").value_or("?");
+  const std::string_view pre = gguf.GetStringOr("tokenizer.ggml.pre", "default").value_or("?");
+  fmt::print("tokenizer:       {} (pre-tokenizer {}), {} tokens\n", kind, pre,
+             tokenizer.vocab_size());
+  fmt::print("special tokens:  BOS {}{}, EOS {}{}, {} end-of-generation\n",
+             DescribeToken(tokenizer, tokenizer.bos_id()), tokenizer.add_bos() ? " (added)" : "",
+             DescribeToken(tokenizer, tokenizer.eos_id()), tokenizer.add_eos() ? " (added)" : "",
+             tokenizer.eog_ids().size());
+  switch (model.chat_template_source()) {
+    case model::ChatTemplateSource::kNone:
+      fmt::print("chat template:   none\n");
+      break;
+    case model::ChatTemplateSource::kFile:
+      fmt::print("chat template:   from the file ({} bytes)\n",
+                 model.chat_template()->source().size());
+      break;
+    case model::ChatTemplateSource::kBuiltin:
+      fmt::print("chat template:   built-in for {} (the file has none)\n",
+                 model::ArchitectureName(model.config().architecture));
+      break;
+  }
+}
+
 }  // namespace
 
 int RunInfo(const std::vector<std::string>& args) {
@@ -138,33 +186,20 @@ int RunInfo(const std::vector<std::string>& args) {
              FormatBytes(static_cast<double>(gguf.file_size())), gguf.version(),
              gguf.metadata().size());
   absl::StatusOr<ModelConfig> config = ModelConfig::FromGguf(gguf);
-  absl::Status supported = config.ok() ? model::CheckTensors(*config, gguf) : config.status();
   if (config.ok()) PrintConfig(*config);
   PrintTensorSummary(gguf);
-  if (absl::GetFlag(FLAGS_metadata)) {
-    fmt::print("metadata:\n");
-    for (const model::GgufKeyValue& kv : gguf.metadata()) {
-      fmt::print("  {} = {}\n", kv.key, FormatValue(kv.value));
-    }
-  }
-  if (absl::GetFlag(FLAGS_tensors)) {
-    fmt::print("tensors:\n");
-    for (const model::GgufTensorInfo& t : gguf.tensors()) {
-      fmt::print("  {:<40} {:<6} [{}]\n", t.name, GgmlTypeName(t.type),
-                 fmt::join(t.ne.begin(), t.ne.begin() + t.n_dims, ", "));
-    }
-  }
-  if (!supported.ok()) {
-    fmt::print("runnable:        no: {}\n", MessageOf(supported));
+  // Everything else (vocabulary, chat template, the full check) through the loader the
+  // engine uses, so "runnable: yes" means the engine would accept the file.
+  absl::StatusOr<std::unique_ptr<model::ModelFile>> loaded = model::ModelFile::Open(*path);
+  if (loaded.ok()) PrintTokenizerAndTemplate(**loaded);
+  if (absl::GetFlag(FLAGS_metadata)) PrintMetadata(gguf);
+  if (absl::GetFlag(FLAGS_tensors)) PrintTensors(gguf);
+  if (!loaded.ok()) {
+    fmt::print("runnable:        no: {}\n", MessageOf(loaded.status()));
     return 1;
   }
   fmt::print("runnable:        yes\n");
   return 0;
-}
-
-int RunTokenize(const std::vector<std::string>& args) {
-  std::fprintf(stderr, "shoal tokenize: not available yet\n");
-  return 1;
 }
 
 }  // namespace shoal::cli

@@ -41,6 +41,9 @@ class InfoTest(unittest.TestCase):
         for line in (r"Q8_0\s+10 tensors", r"Q5_0\s+81 tensors", r"Q4_K\s+27 tensors",
                      r"Q6_K\s+9 tensors", r"F32\s+109 tensors"):
             self.assertRegex(out, line)
+        self.assertRegex(out, r"tokenizer:\s+llama \(pre-tokenizer default\), 262144 tokens")
+        self.assertIn("BOS 2 '<bos>' (added), EOS 1 '<eos>'", out)
+        self.assertIn("chat template:   built-in for gemma3 (the file has none)", out)
         self.assertRegex(out, r"runnable:\s+yes")
 
     def test_metadata_and_tensor_listings(self):
@@ -81,6 +84,37 @@ class InfoTest(unittest.TestCase):
         result = shoal("info", "--model", "/nonexistent.gguf")
         self.assertEqual(result.returncode, 1)
         self.assertIn("cannot open '/nonexistent.gguf'", result.stderr)
+
+
+class TokenizeTest(unittest.TestCase):
+    # Expected ids are llama.cpp's (llama-cpp-python 0.3.36) for the same file.
+    def test_text_argument_and_stdin(self):
+        result = shoal("tokenize", "Hello world <start_of_turn>user")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "2 9259 1902 236743 105 2364\n")
+        result = shoal("tokenize", stdin="héllo 🐟\n")
+        self.assertEqual(result.stdout, "2 236754 7869 844 236743 246955 107\n")
+
+    def test_special_token_flags(self):
+        result = shoal("tokenize", "--noadd_special", "--noparse_special", "<start_of_turn>")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn(" 105", " " + result.stdout)  # the text, not the special token
+        self.assertFalse(result.stdout.startswith("2 "))
+
+    def test_decode(self):
+        result = shoal("tokenize", "--decode", "[2, 9259, 1902, 236743, 105, 2364]")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "<bos>Hello world <start_of_turn>user")
+        result = shoal("tokenize", "--decode", "--noadd_special", stdin="2 9259 1902")
+        self.assertEqual(result.stdout, "Hello world")
+
+    def test_decode_errors(self):
+        result = shoal("tokenize", "--decode", "12 banana")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("'banana' is not a token id", result.stderr)
+        result = shoal("tokenize", "--decode", "999999999")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("999999999", result.stderr)
 
 
 class UsageTest(unittest.TestCase):

@@ -1,7 +1,8 @@
 """Random-weight GGUF models in the real shapes of Shoal's four architectures, written
 with the `gguf` package (llama.cpp's writer). They are tiny (a few MB) but complete:
 every metadata key and tensor a loader needs, real tokenizer vocabularies
-(tests/data/vocab_*.json), and three weight formats:
+(tests/data/vocab_*.json), the Qwen3 chat template in the qwen models (the others use
+none, or gemma3's built-in one), and three weight formats:
 
   f32     every tensor float32 (logits comparable to a reference within ~1e-5)
   q8_0    2-D weights Q8_0
@@ -19,6 +20,7 @@ import numpy as np
 from gguf import GGUFWriter, GGMLQuantizationType as Q, quants
 
 import kquants
+import paths
 import vocab_gguf
 
 
@@ -39,6 +41,7 @@ class Spec:
     rope_base: float = 10000.0
     eps: float = 1e-5
     tied: bool = False
+    chat_template: str = ""  # a file under tests/data/templates; "" = none in the file
     sliding_window: int = 0  # gemma3 only
     rope_freqs: bool = False  # llama 3.1-style per-frequency factors
 
@@ -50,9 +53,11 @@ SPECS = [
     Spec("llama", "bpe", "llama-bpe", n_embd=256, n_layer=2, n_head=8, n_head_kv=2, head_dim=32,
          n_ff=512, rope_base=500000.0, rope_freqs=True),
     Spec("qwen3", "bpe", "qwen2", n_embd=256, n_layer=2, n_head=8, n_head_kv=4, head_dim=64,
-         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True),
+         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True,
+         chat_template="Qwen-Qwen3-0.6B.jinja"),
     Spec("qwen3moe", "bpe", "qwen2", n_embd=256, n_layer=2, n_head=8, n_head_kv=4, head_dim=32,
-         n_ff=512, n_expert=8, n_expert_used=2, n_ff_exp=256, rope_base=1000000.0, eps=1e-6),
+         n_ff=512, n_expert=8, n_expert_used=2, n_ff_exp=256, rope_base=1000000.0, eps=1e-6,
+         chat_template="Qwen-Qwen3-0.6B.jinja"),
     Spec("gemma3", "spm", "default", n_embd=320, n_layer=6, n_head=4, n_head_kv=1, head_dim=64,
          n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True, sliding_window=8),
 ]
@@ -178,6 +183,8 @@ def write_model(path: Path, spec: Spec, fmt: str) -> None:
     writer = GGUFWriter(path, arch=spec.arch)
     add_hparams(writer, spec, fmt)
     n_vocab = vocab_gguf.add_vocab(writer, spec.vocab, spec.pre)
+    if spec.chat_template:
+        writer.add_chat_template((paths.TEST_DATA / "templates" / spec.chat_template).read_text())
     for name, data in tensors(spec, n_vocab, rng):
         add_weight(writer, name, data, weight_type(name, spec, fmt, data))
     writer.write_header_to_file()
