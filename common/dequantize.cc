@@ -1,14 +1,12 @@
-#include "model/quant/dequantize.h"
+#include "common/dequantize.h"
 
 #include <cstring>
 
 #include "common/half.h"
 #include "common/quant_blocks.h"
-#include "common/status_macros.h"
 #include "fmt/format.h"
-#include "model/gguf/gguf_file.h"
 
-namespace shoal::model {
+namespace shoal {
 namespace {
 
 // Each DequantizeBlock writes one block's elements to `y`; the formulas follow
@@ -207,10 +205,4 @@ absl::Status Dequantize(GgmlType type, std::span<const uint8_t> src, std::span<f
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<float>> DequantizeTensor(const GgufTensorInfo& tensor) {
-  std::vector<float> values(static_cast<size_t>(tensor.num_elements()));
-  SHOAL_RETURN_IF_ERROR(Dequantize(tensor.type, tensor.data, values));
-  return values;
-}
-
-}  // namespace shoal::model
+}  // namespace shoal
