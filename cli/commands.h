@@ -10,6 +10,7 @@ namespace shoal::cli {
 
 int RunInfo(const std::vector<std::string>& args);
 int RunTokenize(const std::vector<std::string>& args);
+int RunRun(const std::vector<std::string>& args);
 
 }  // namespace shoal::cli
 

@@ -11,3 +11,16 @@ ABSL_FLAG(bool, tensors, false, "info: also print every tensor");
 ABSL_FLAG(bool, parse_special, true,
           "tokenize: recognise special-token text such as <start_of_turn>");
 ABSL_FLAG(bool, add_special, true, "tokenize: add BOS/EOS as the model's tokenizer says");
+ABSL_FLAG(std::string, prompt, "", "run: the prompt text (with --chat: the user's message)");
+ABSL_FLAG(int32_t, n, 128, "run: the most tokens to generate");
+ABSL_FLAG(int32_t, threads, 0, "compute threads (0: one per core)");
+ABSL_FLAG(bool, chat, false, "run: render the prompt as a user turn with the chat template");
+ABSL_FLAG(bool, ignore_eos, false, "run: keep generating past end-of-generation tokens");
+ABSL_FLAG(float, temperature, 0.8f, "run: sampling temperature; 0 is greedy");
+ABSL_FLAG(int32_t, top_k, 0, "run: keep the k most likely tokens (0: all)");
+ABSL_FLAG(float, top_p, 1.0f, "run: nucleus sampling mass (1: off)");
+ABSL_FLAG(float, min_p, 0.0f, "run: drop tokens below min_p times the most likely (0: off)");
+ABSL_FLAG(float, repetition_penalty, 1.0f, "run: penalty on repeated tokens (1: off)");
+ABSL_FLAG(float, presence_penalty, 0.0f, "run: OpenAI presence penalty");
+ABSL_FLAG(float, frequency_penalty, 0.0f, "run: OpenAI frequency penalty");
+ABSL_FLAG(int64_t, seed, -1, "run: sampling seed (-1: random)");

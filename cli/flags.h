@@ -13,5 +13,18 @@ ABSL_DECLARE_FLAG(bool, metadata);
 ABSL_DECLARE_FLAG(bool, tensors);
 ABSL_DECLARE_FLAG(bool, parse_special);
 ABSL_DECLARE_FLAG(bool, add_special);
+ABSL_DECLARE_FLAG(std::string, prompt);
+ABSL_DECLARE_FLAG(int32_t, n);
+ABSL_DECLARE_FLAG(int32_t, threads);
+ABSL_DECLARE_FLAG(bool, chat);
+ABSL_DECLARE_FLAG(bool, ignore_eos);
+ABSL_DECLARE_FLAG(float, temperature);
+ABSL_DECLARE_FLAG(int32_t, top_k);
+ABSL_DECLARE_FLAG(float, top_p);
+ABSL_DECLARE_FLAG(float, min_p);
+ABSL_DECLARE_FLAG(float, repetition_penalty);
+ABSL_DECLARE_FLAG(float, presence_penalty);
+ABSL_DECLARE_FLAG(float, frequency_penalty);
+ABSL_DECLARE_FLAG(int64_t, seed);
 
 #endif  // SHOAL_CLI_FLAGS_H_

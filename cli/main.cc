@@ -1,4 +1,5 @@
 // shoal: the single binary for every role (DESIGN.md's command table).
+#include <cctype>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -28,6 +29,12 @@ const std::vector<Command>& Commands() {
        "text to token ids (argument or stdin): shoal tokenize [--model FILE] [--decode] [TEXT]",
        {"model", "decode", "parse_special", "add_special"},
        shoal::cli::RunTokenize},
+      {"run",
+       "one generation: shoal run [--model FILE] --prompt TEXT [--chat] [-n N] [--threads T] "
+       "[--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]",
+       {"model", "prompt", "chat", "n", "threads", "ignore_eos", "temperature", "top_k", "top_p",
+        "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed"},
+       shoal::cli::RunRun},
   };
   return commands;
 }
@@ -48,8 +55,12 @@ bool OnlyOwnFlags(const Command& command, int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") break;
-    if (!arg.starts_with("--") || arg.starts_with("--help")) continue;
-    const std::string_view name = arg.substr(2, arg.find('=') - 2);
+    // Flags are -name or --name (absl takes both); anything else, such as a value or a
+    // negative number, is skipped.
+    if (!arg.starts_with("-") || arg.starts_with("--help")) continue;
+    arg.remove_prefix(arg.starts_with("--") ? 2 : 1);
+    if (arg.empty() || !std::isalpha(static_cast<unsigned char>(arg[0]))) continue;
+    const std::string_view name = arg.substr(0, arg.find('='));
     bool known = false;
     for (std::string_view flag : command.flags) {
       known |= name == flag || (name.starts_with("no") && name.substr(2) == flag);  // --noflag

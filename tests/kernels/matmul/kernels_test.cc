@@ -1,0 +1,139 @@
+// Every SIMD level's GEMM tile kernel against the scalar reference kernel (the
+// llama.cpp arithmetic, vec_dot_scalar.h), for every weight type and awkward shapes.
+//
+// Tolerance: both sides compute the same exact integer block sums (or exact float
+// products for F16/BF16); they differ only in the order and grouping of the float
+// operations that scale and add them. Each of at most n_cols/8 + 16 sequential float
+// operations on a side rounds with relative error ≤ 2^-24 of a partial sum bounded by
+// M = Σ_k magnitude_k·|a_k| (WeightMagnitudes: |w| plus the offset/min parts the
+// kernels carry separately), so |simd − scalar| ≤ (n_cols/8 + 16)·2^-23·M.
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "kernels/matmul/kernel_table.h"
+#include "tests/kernels/matmul/matmul_test_util.h"
+
+namespace shoal::kernels::matmul {
+namespace {
+
+using testing::BaseSeed;
+
+std::vector<int64_t> ColumnCounts(GgmlType type) {
+  switch (TraitsOf(type).block_size) {
+    case 1: return {1, 7, 37, 64, 100, 1000};
+    case 32: return {32, 96, 224, 1024};
+    default: return {256, 768, 2048};
+  }
+}
+
+struct Problem {
+  GgmlType type;
+  int64_t n_rows, n_cols, n_tokens;
+  std::vector<uint8_t> weights;
+  ActivationLayout layout;
+  std::vector<uint8_t> activations;
+  std::vector<double> bound;  // [t][r]: the error bound of y[t][r]
+};
+
+Problem MakeProblem(GgmlType type, int64_t n_rows, int64_t n_cols, int64_t n_tokens,
+                    std::mt19937& rng) {
+  Problem p{type, n_rows, n_cols, n_tokens};
+  p.weights = testing::RandomWeights(type, n_rows, n_cols, rng);
+  p.layout = MakeActivationLayout(ActivationKindFor(type), n_cols);
+  p.activations =
+      testing::QuantizeRows(p.layout, testing::RandomActivations(n_tokens, n_cols, rng), n_tokens);
+  const std::vector<float> w = testing::DequantizeWeights(type, p.weights, n_rows, n_cols);
+  const std::vector<double> mag = testing::WeightMagnitudes(type, p.weights, w, n_rows, n_cols);
+  const double factor = (n_cols / 8 + 16) * std::ldexp(1.0, -23);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const std::vector<double> a =
+        testing::DequantizeActivationRow(p.layout, p.activations.data() + t * p.layout.row_bytes);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      double m = 0.0;
+      for (int64_t k = 0; k < n_cols; ++k) m += mag[r * n_cols + k] * std::fabs(a[k]);
+      p.bound.push_back(factor * m + 1e-30);
+    }
+  }
+  return p;
+}
+
+// Runs `gemm` on rows [r0, n_rows) × tokens [t0, n_tokens); other outputs stay NaN.
+std::vector<float> RunGemm(GemmFn gemm, const Problem& p, int64_t r0, int64_t t0) {
+  std::vector<float> y(p.n_tokens * p.n_rows, std::numeric_limits<float>::quiet_NaN());
+  const GemmTile tile{.weights = p.weights.data(),
+                      .weight_row_bytes = p.weights.size() / p.n_rows,
+                      .n_cols = p.n_cols,
+                      .activations = p.activations.data(),
+                      .layout = p.layout,
+                      .y = y.data(),
+                      .y_stride = p.n_rows,
+                      .row_begin = r0,
+                      .row_end = p.n_rows,
+                      .token_begin = t0,
+                      .token_end = p.n_tokens};
+  gemm(tile);
+  return y;
+}
+
+class GemmLevelTest : public ::testing::TestWithParam<std::tuple<GgmlType, CpuLevel>> {};
+
+TEST_P(GemmLevelTest, MatchesScalarReference) {
+  const auto [type, level] = GetParam();
+  const int kind = WeightKindIndex(type);
+  const GemmFn simd = KernelsFor(level).gemm[kind];
+  const GemmFn scalar = ScalarKernels().gemm[kind];
+  for (int64_t n_cols : ColumnCounts(type)) {
+    for (int64_t n_rows : {1, 3, 37}) {
+      for (int64_t n_tokens : {1, 2, 5, 33}) {
+        const uint32_t seed =
+            BaseSeed() ^ static_cast<uint32_t>((n_cols * 1000003 + n_rows * 101 + n_tokens) * 7 +
+                                               kind);
+        SCOPED_TRACE(fmt::format("{} on {}, seed {}",
+                                 testing::ShapeName(type, n_rows, n_cols, n_tokens),
+                                 CpuLevelName(level), seed));
+        std::mt19937 rng(seed);
+        const Problem p = MakeProblem(type, n_rows, n_cols, n_tokens, rng);
+        // A tile that starts inside the matrix checks the offsets; the whole one the rest.
+        const int64_t r0 = n_rows > 1 ? 1 : 0, t0 = n_tokens > 1 ? 1 : 0;
+        const std::vector<float> expected = RunGemm(scalar, p, 0, 0);
+        for (auto [rb, tb] : {std::pair<int64_t, int64_t>{0, 0}, {r0, t0}}) {
+          const std::vector<float> actual = RunGemm(simd, p, rb, tb);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int64_t r = 0; r < n_rows; ++r) {
+              const size_t i = t * n_rows + r;
+              if (t < tb || r < rb) {
+                ASSERT_TRUE(std::isnan(actual[i])) << "wrote outside its tile at " << t << "," << r;
+                continue;
+              }
+              ASSERT_NEAR(actual[i], expected[i], p.bound[i]) << "token " << t << " row " << r;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+std::vector<CpuLevel> SimdLevels() {
+  std::vector<CpuLevel> levels = SupportedCpuLevels();
+  levels.erase(levels.begin());  // scalar is the reference
+  return levels;
+}
+
+std::string ParamName(const ::testing::TestParamInfo<std::tuple<GgmlType, CpuLevel>>& info) {
+  std::string level(CpuLevelName(std::get<1>(info.param)));
+  std::replace(level.begin(), level.end(), '-', '_');
+  return fmt::format("{}_{}", GgmlTypeName(std::get<0>(info.param)), level);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypesAndLevels, GemmLevelTest,
+                         ::testing::Combine(::testing::ValuesIn(testing::MatMulTypes()),
+                                            ::testing::ValuesIn(SimdLevels())),
+                         ParamName);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GemmLevelTest);
+
+}  // namespace
+}  // namespace shoal::kernels::matmul

@@ -1,0 +1,6 @@
+shoal_test(logits_reference_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/logits_reference_test.cc
+  LIBS shoal::worker nlohmann_json::nlohmann_json OpenSSL::Crypto absl::strings)
+shoal_test(batching_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/batching_test.cc
+  LIBS shoal::worker)

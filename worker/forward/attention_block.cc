@@ -1,0 +1,109 @@
+// The attention block of a decoder layer: norm, q/k/v projections, optional per-head
+// q/k norms, RoPE, KV write, paged attention, output projection, Gemma's post-norm,
+// and the residual add.
+#include "common/status_macros.h"
+#include "kernels/attention/paged_attention.h"
+#include "kernels/ops/norm.h"
+#include "kernels/ops/rope.h"
+#include "worker/forward/decoder.h"
+
+namespace shoal::worker {
+namespace {
+
+kernels::RopeParams RopeFor(const model::ModelConfig& c, bool sliding, const float* freq_factors) {
+  kernels::RopeParams rope;
+  rope.style = c.rope_style == model::RopeStyle::kNorm ? kernels::RopeStyle::kNorm
+                                                       : kernels::RopeStyle::kNeox;
+  rope.n_rot = c.rope_dim;
+  rope.freq_base = sliding ? c.rope_freq_base_swa : c.rope_freq_base;
+  // Linear position scaling applies to global layers only (Gemma, REFERENCE.md §3.4).
+  rope.freq_scale = sliding ? 1.0f : c.rope_freq_scale;
+  rope.freq_factors = freq_factors;
+  return rope;
+}
+
+}  // namespace
+
+absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, const KvCache& kv) {
+  const model::ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+  const int64_t E = c.n_embd;
+  const int64_t q_width = c.n_head * c.head_dim;
+  const int64_t k_width = c.n_head_kv * c.head_dim;
+  const int64_t v_width = c.n_head_kv * c.value_dim;
+
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    kernels::RmsNorm(ws_.x.data() + t * E, w.attn_norm.data(), c.rms_norm_eps, E,
+                     ws_.h.data() + t * E);
+  }
+  SHOAL_RETURN_IF_ERROR(MatMul(w.attn_q, ws_.h.data(), n_tokens, ws_.q.data()));
+  SHOAL_RETURN_IF_ERROR(MatMul(w.attn_k, ws_.h.data(), n_tokens, ws_.k.data()));
+  SHOAL_RETURN_IF_ERROR(MatMul(w.attn_v, ws_.h.data(), n_tokens, ws_.v.data()));
+
+  const bool sliding = c.layer_is_sliding[layer];
+  const kernels::RopeParams rope =
+      RopeFor(c, sliding, weights_.rope_freqs.empty() ? nullptr : weights_.rope_freqs.data());
+  // Gemma scales q before attention instead of the scores (same math, llama.cpp's order).
+  const bool scale_q = c.architecture == model::Architecture::kGemma3;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    float* q = ws_.q.data() + t * q_width;
+    float* k = ws_.k.data() + t * k_width;
+    if (c.has_qk_norm) {
+      kernels::RmsNormRows(q, w.attn_q_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head, q);
+      kernels::RmsNormRows(k, w.attn_k_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head_kv, k);
+    }
+    kernels::RopeAngles(rope, ws_.token_position[t], ws_.rope_angles.data());
+    kernels::RopeApply(rope, ws_.rope_angles.data(), c.n_head, c.head_dim, q);
+    kernels::RopeApply(rope, ws_.rope_angles.data(), c.n_head_kv, c.head_dim, k);
+    if (scale_q) {
+      for (int64_t i = 0; i < q_width; ++i) q[i] *= c.attention_scale;
+    }
+    const SequenceChunk& s = batch.sequences[ws_.token_sequence[t]];
+    const int64_t position = ws_.token_position[t];
+    const int64_t slot = int64_t{s.block_table[position / kv.block_size()]} * kv.block_size() +
+                         position % kv.block_size();
+    kernels::WriteKv(kv.layer(layer), slot, k, ws_.v.data() + t * v_width);
+  }
+
+  Attend(layer, batch, kv);
+  SHOAL_RETURN_IF_ERROR(MatMul(w.attn_output, ws_.attn.data(), n_tokens, ws_.block_out.data()));
+  if (!w.post_attention_norm.empty()) {
+    kernels::RmsNormRows(ws_.block_out.data(), w.post_attention_norm.data(), c.rms_norm_eps, E,
+                         n_tokens, ws_.block_out.data());
+  }
+  AddResidual(n_tokens);
+  return absl::OkStatus();
+}
+
+void Decoder::Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv) {
+  const model::ModelConfig& c = config_;
+  const bool scale_q = c.architecture == model::Architecture::kGemma3;
+  const kernels::AttentionShape shape{
+      .n_heads = c.n_head,
+      .n_kv_heads = c.n_head_kv,
+      .head_dim = c.head_dim,
+      .value_dim = c.value_dim,
+      .scale = scale_q ? 1.0f : c.attention_scale,
+      .sliding_window = c.layer_is_sliding[layer] ? c.sliding_window : 0,
+  };
+  const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+  const int64_t q_width = c.n_head * c.head_dim;
+  const int64_t out_width = c.n_head * c.value_dim;
+  // One work item per (token, head); each thread has its own score buffer.
+  pool_.Run([&](int thread, int n_threads) {
+    const int64_t items = n_tokens * c.n_head;
+    float* scores = ws_.scores[thread].data();
+    for (int64_t item = items * thread / n_threads; item < items * (thread + 1) / n_threads;
+         ++item) {
+      const int64_t t = item / c.n_head;
+      const int64_t head = item % c.n_head;
+      const SequenceChunk& s = batch.sequences[ws_.token_sequence[t]];
+      kernels::AttendOneHead(shape, kv.layer(layer), s.block_table, ws_.token_position[t], head,
+                             ws_.q.data() + t * q_width + head * c.head_dim, scores,
+                             ws_.attn.data() + t * out_width + head * c.value_dim);
+    }
+  });
+}
+
+}  // namespace shoal::worker

@@ -1,0 +1,142 @@
+#include "worker/forward/decoder.h"
+
+#include <cmath>
+
+#include "absl/memory/memory.h"
+#include "common/dequantize.h"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "kernels/ops/norm.h"
+
+namespace shoal::worker {
+
+Decoder::Decoder(const model::ModelFile& model, ModelWeights weights, ThreadPool& pool)
+    : model_(model), config_(model.config()), weights_(std::move(weights)), pool_(pool) {
+  if (config_.is_moe()) expert_token_counts_.assign(config_.n_layer * config_.n_expert, 0);
+}
+
+absl::StatusOr<std::unique_ptr<Decoder>> Decoder::Create(const model::ModelFile& model,
+                                                         ThreadPool& pool) {
+  SHOAL_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Create(model));
+  return absl::WrapUnique(new Decoder(model, std::move(weights), pool));
+}
+
+absl::Status Decoder::Validate(const ForwardBatch& batch, const KvCache& kv,
+                               std::span<float> logits) const {
+  const auto invalid = [](std::string message) { return absl::InvalidArgumentError(message); };
+  for (int32_t token : batch.tokens) {
+    if (token < 0 || token >= config_.n_vocab) {
+      return invalid(
+          fmt::format("token id {} is outside the vocabulary [0, {})", token, config_.n_vocab));
+    }
+  }
+  int64_t next_token = 0;
+  for (const SequenceChunk& s : batch.sequences) {
+    if (s.first_token != next_token || s.n_tokens < 1 ||
+        s.first_token + s.n_tokens > static_cast<int64_t>(batch.tokens.size())) {
+      return invalid("sequence chunks must cover the batch's tokens in order, each non-empty");
+    }
+    next_token += s.n_tokens;
+    const int64_t end = s.start_position + s.n_tokens;
+    if (s.start_position < 0 || end > config_.context_length) {
+      return invalid(fmt::format("positions [{}, {}) exceed the model's context length {}",
+                                 s.start_position, end, config_.context_length));
+    }
+    const int64_t blocks_needed = (end + kv.block_size() - 1) / kv.block_size();
+    if (static_cast<int64_t>(s.block_table.size()) < blocks_needed) {
+      return invalid(fmt::format("a block table of {} blocks cannot hold {} positions",
+                                 s.block_table.size(), end));
+    }
+    for (int64_t b = 0; b < blocks_needed; ++b) {
+      if (s.block_table[b] < 0 || s.block_table[b] >= kv.num_blocks()) {
+        return invalid(
+            fmt::format("KV block id {} is outside [0, {})", s.block_table[b], kv.num_blocks()));
+      }
+    }
+  }
+  if (next_token != static_cast<int64_t>(batch.tokens.size())) {
+    return invalid("sequence chunks must cover every token of the batch");
+  }
+  const int64_t rows = batch.num_logit_rows();
+  if (static_cast<int64_t>(logits.size()) != rows * config_.n_vocab) {
+    return invalid(fmt::format("logits buffer holds {} floats, the batch needs {}", logits.size(),
+                               rows * config_.n_vocab));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
+  SHOAL_RETURN_IF_ERROR(Validate(batch, kv, logits));
+  const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+  if (n_tokens == 0) return absl::OkStatus();
+  int64_t max_context = 0;
+  for (const SequenceChunk& s : batch.sequences) {
+    max_context = std::max(max_context, s.start_position + s.n_tokens);
+  }
+  ws_.Reserve(config_, n_tokens, batch.num_logit_rows(), pool_.num_threads(), max_context);
+  for (size_t i = 0; i < batch.sequences.size(); ++i) {
+    const SequenceChunk& s = batch.sequences[i];
+    for (int64_t j = 0; j < s.n_tokens; ++j) {
+      ws_.token_position[s.first_token + j] = s.start_position + j;
+      ws_.token_sequence[s.first_token + j] = static_cast<int32_t>(i);
+    }
+  }
+  Embed(batch);
+  for (int64_t layer = 0; layer < config_.n_layer; ++layer) {
+    SHOAL_RETURN_IF_ERROR(AttentionBlock(layer, batch, kv));
+    SHOAL_RETURN_IF_ERROR(config_.is_moe() ? MoeFfnBlock(layer, n_tokens)
+                                           : DenseFfnBlock(layer, n_tokens));
+  }
+  return Output(batch, logits);
+}
+
+void Decoder::Embed(const ForwardBatch& batch) {
+  const int64_t E = config_.n_embd;
+  const int64_t row_bytes = weights_.token_embd.row_bytes();
+  const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
+  pool_.ParallelFor(n_tokens, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const uint8_t* row = weights_.token_embd.data + batch.tokens[t] * row_bytes;
+      float* x = ws_.x.data() + t * E;
+      // Validated types and sizes: this cannot fail.
+      (void)Dequantize(weights_.token_embd.type, std::span(row, row_bytes), std::span(x, E));
+      if (config_.embedding_scale != 1.0f) {
+        for (int64_t i = 0; i < E; ++i) x[i] *= config_.embedding_scale;
+      }
+    }
+  });
+}
+
+absl::Status Decoder::MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y) {
+  return kernels::MatMul({.weights = &w, .x = x, .n_tokens = n, .y = y, .y_stride = w.n_rows},
+                         matmul_scratch_, pool_);
+}
+
+void Decoder::AddResidual(int64_t n_tokens) {
+  const int64_t n = n_tokens * config_.n_embd;
+  float* x = ws_.x.data();
+  const float* y = ws_.block_out.data();
+  for (int64_t i = 0; i < n; ++i) x[i] = y[i] + x[i];
+}
+
+absl::Status Decoder::Output(const ForwardBatch& batch, std::span<float> logits) {
+  const int64_t E = config_.n_embd;
+  int64_t rows = 0;
+  for (const SequenceChunk& s : batch.sequences) {
+    const int64_t first = s.logits == LogitsWanted::kAll ? 0 : s.n_tokens - 1;
+    if (s.logits == LogitsWanted::kNone) continue;
+    for (int64_t j = first; j < s.n_tokens; ++j, ++rows) {
+      kernels::RmsNorm(ws_.x.data() + (s.first_token + j) * E, weights_.output_norm.data(),
+                       config_.rms_norm_eps, E, ws_.out_hidden.data() + rows * E);
+    }
+  }
+  if (rows == 0) return absl::OkStatus();
+  SHOAL_RETURN_IF_ERROR(MatMul(weights_.output, ws_.out_hidden.data(), rows, logits.data()));
+  if (config_.final_logit_softcap > 0.0f) {
+    const float c = config_.final_logit_softcap;
+    for (float& l : logits) l = c * std::tanh(l / c);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shoal::worker

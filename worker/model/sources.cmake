@@ -1,0 +1,3 @@
+target_sources(shoal_worker PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/model_weights.cc
+)
