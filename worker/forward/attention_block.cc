@@ -66,7 +66,7 @@ absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, c
     kernels::WriteKv(kv.layer(layer), slot, k, ws_.v.data() + t * v_width);
   }
 
-  Attend(layer, batch, kv);
+  SHOAL_RETURN_IF_ERROR(Attend(layer, batch, kv));
   SHOAL_RETURN_IF_ERROR(MatMul(w.attn_output, ws_.attn.data(), n_tokens, ws_.block_out.data()));
   if (!w.post_attention_norm.empty()) {
     kernels::RmsNormRows(ws_.block_out.data(), w.post_attention_norm.data(), c.rms_norm_eps, E,
@@ -76,34 +76,28 @@ absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, c
   return absl::OkStatus();
 }
 
-void Decoder::Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv) {
+absl::Status Decoder::Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv) {
   const model::ModelConfig& c = config_;
   const bool scale_q = c.architecture == model::Architecture::kGemma3;
-  const kernels::AttentionShape shape{
-      .n_heads = c.n_head,
-      .n_kv_heads = c.n_head_kv,
-      .head_dim = c.head_dim,
-      .value_dim = c.value_dim,
-      .scale = scale_q ? 1.0f : c.attention_scale,
-      .sliding_window = c.layer_is_sliding[layer] ? c.sliding_window : 0,
-  };
-  const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
-  const int64_t q_width = c.n_head * c.head_dim;
-  const int64_t out_width = c.n_head * c.value_dim;
-  // One work item per (token, head); each thread has its own score buffer.
-  pool_.Run([&](int thread, int n_threads) {
-    const int64_t items = n_tokens * c.n_head;
-    float* scores = ws_.scores[thread].data();
-    for (int64_t item = items * thread / n_threads; item < items * (thread + 1) / n_threads;
-         ++item) {
-      const int64_t t = item / c.n_head;
-      const int64_t head = item % c.n_head;
-      const SequenceChunk& s = batch.sequences[ws_.token_sequence[t]];
-      kernels::AttendOneHead(shape, kv.layer(layer), s.block_table, ws_.token_position[t], head,
-                             ws_.q.data() + t * q_width + head * c.head_dim, scores,
-                             ws_.attn.data() + t * out_width + head * c.value_dim);
-    }
-  });
+  attention_sequences_.clear();
+  for (const SequenceChunk& s : batch.sequences) {
+    attention_sequences_.push_back({.block_table = s.block_table,
+                                    .first_token = s.first_token,
+                                    .n_tokens = s.n_tokens,
+                                    .start_position = s.start_position});
+  }
+  const kernels::AttentionArgs args{
+      .shape = {.n_heads = c.n_head,
+                .n_kv_heads = c.n_head_kv,
+                .head_dim = c.head_dim,
+                .value_dim = c.value_dim,
+                .scale = scale_q ? 1.0f : c.attention_scale,
+                .sliding_window = c.layer_is_sliding[layer] ? c.sliding_window : 0},
+      .layer = &kv.layer(layer),
+      .sequences = attention_sequences_,
+      .q = ws_.q.data(),
+      .out = ws_.attn.data()};
+  return kernels::PagedAttention(args, attention_scratch_, pool_);
 }
 
 }  // namespace shoal::worker

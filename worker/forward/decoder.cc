@@ -69,11 +69,7 @@ absl::Status Decoder::Forward(const ForwardBatch& batch, KvCache& kv, std::span<
   SHOAL_RETURN_IF_ERROR(Validate(batch, kv, logits));
   const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
   if (n_tokens == 0) return absl::OkStatus();
-  int64_t max_context = 0;
-  for (const SequenceChunk& s : batch.sequences) {
-    max_context = std::max(max_context, s.start_position + s.n_tokens);
-  }
-  ws_.Reserve(config_, n_tokens, batch.num_logit_rows(), pool_.num_threads(), max_context);
+  ws_.Reserve(config_, n_tokens, batch.num_logit_rows());
   for (size_t i = 0; i < batch.sequences.size(); ++i) {
     const SequenceChunk& s = batch.sequences[i];
     for (int64_t j = 0; j < s.n_tokens; ++j) {

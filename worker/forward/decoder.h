@@ -51,7 +51,7 @@ class Decoder {
                         std::span<float> logits) const;
   void Embed(const ForwardBatch& batch);
   absl::Status AttentionBlock(int64_t layer, const ForwardBatch& batch, const KvCache& kv);
-  void Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv);
+  absl::Status Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv);
   absl::Status DenseFfnBlock(int64_t layer, int64_t n_tokens);
   absl::Status MoeFfnBlock(int64_t layer, int64_t n_tokens);
   absl::Status Output(const ForwardBatch& batch, std::span<float> logits);
@@ -67,6 +67,8 @@ class Decoder {
   ThreadPool& pool_;
   Workspace ws_;
   kernels::MatMulScratch matmul_scratch_;
+  kernels::AttentionScratch attention_scratch_;
+  std::vector<kernels::AttentionSequence> attention_sequences_;
   std::vector<int64_t> expert_token_counts_;
 };
 

@@ -12,8 +12,7 @@ void Grow(std::vector<T>& buffer, int64_t size) {
 
 }  // namespace
 
-void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows,
-                        int n_threads, int64_t max_context) {
+void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows) {
   const int64_t T = n_tokens;
   const int64_t ffn = std::max(c.n_ff, c.n_ff_exp);
   Grow(x, T * c.n_embd);
@@ -37,8 +36,6 @@ void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n
     Grow(expert_down, T * c.n_embd);
   }
   Grow(out_hidden, n_logit_rows * c.n_embd);
-  if (static_cast<int>(scores.size()) < n_threads) scores.resize(n_threads);
-  for (std::vector<float>& s : scores) Grow(s, max_context);
   Grow(rope_angles, c.head_dim);
   capacity_tokens = std::max(capacity_tokens, T);
 }

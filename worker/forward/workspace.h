@@ -37,16 +37,12 @@ struct Workspace {
   // Logits rows: the hidden states of the positions whose logits are wanted.
   std::vector<float> out_hidden;  // [R, E]
 
-  // Per thread: attention scores over the visible keys, and RoPE angles.
-  std::vector<std::vector<float>> scores;
   std::vector<float> rope_angles;  // [head_dim]
 
   int64_t capacity_tokens = 0;
 
-  // Sizes every buffer for n_tokens tokens and `n_threads` threads with contexts up to
-  // max_context (grows only).
-  void Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows, int n_threads,
-               int64_t max_context);
+  // Sizes every buffer for n_tokens tokens (grows only).
+  void Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows);
 };
 
 }  // namespace shoal::worker

@@ -11,16 +11,18 @@
 //   (Q8_0 / Q8_K), so top-1 still agrees nearly everywhere; a flip is allowed only where
 //   llama.cpp's own top two logits are within 1% of the logit range.
 // - Gemma 3 270M Q4_K_M (F16 KV cache): with quantized activations this model amplifies
-//   the last bit of any float into ~0.4 logit (one different ulp of one RoPE cosine moves
-//   later logits by 1-4% relative L2). llama.cpp's own settings (F16 KV with and without
-//   flash attention, F32 KV) disagree on top-1 at 4-5% of the positions and their greedy
-//   continuations part after 2-16 tokens on four of the six prompts, so no exact bar
-//   against one setting can hold. Measured between those settings, the top-8 logits differ
-//   by a median 0.38 and a 99th percentile 1.3 logit; the golden file stores the top-1 of
-//   the other settings. The bars: top-1 agrees at >= 98% of the settled positions (where
-//   all of llama.cpp's settings agree); any other disagreement is a near tie, llama.cpp's
-//   top two within kNearTieLogits; greedy continuations match for 16 tokens or until a
-//   step that is a near tie.
+//   the last bit of any float into tenths of a logit (one different ulp of one RoPE
+//   cosine moves later logits by 1-4% relative L2). llama.cpp's own settings (F16 KV with
+//   and without flash attention, F32 KV) disagree on top-1 at 4-5% of the positions, and
+//   their greedy continuations part after 2-16 tokens on four of the six prompts, so no
+//   bar that needs bit-identical arithmetic can hold. Between those settings the top-8
+//   logits differ by a median 0.38 and a 99th percentile 1.3 logit (measured on these
+//   prompts; the golden file keeps the other settings' top-1). The bars:
+//   * where llama.cpp's top two logits are kNoiseLogits or more apart, top-1 agrees at
+//     >= 98% of the positions, and where they are kNearTieLogits apart, everywhere;
+//   * over all positions, top-1 agrees at least as often as llama.cpp's settings agree
+//     with each other, less 2 points;
+//   * greedy continuations match for 16 tokens, or until a step that is a near tie.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -69,15 +71,20 @@ double RelativeL2(std::span<const float> actual, std::span<const float> expected
   return std::sqrt(diff / norm);
 }
 
-// The top-1 logit gap under which two correct implementations of a quantized real model
-// may pick different tokens (see the tolerances above).
+// Top-two logit gaps of a quantized real model (see the tolerances above): under
+// kNoiseLogits (about the median difference between llama.cpp's own settings) the top-1
+// is a coin flip; from kNearTieLogits (under the differences' 99th percentile, above every
+// flip seen between llama.cpp's settings, 0.35) it is decided.
+constexpr float kNoiseLogits = 0.4f;
 constexpr float kNearTieLogits = 1.0f;
 
 struct PromptResult {
   int positions = 0;
-  int settled_positions = 0;
-  int settled_agree = 0;
+  int clear_positions = 0;  // llama.cpp's top two at least kNoiseLogits apart
+  int clear_agree = 0;
   int decided_flips = 0;  // disagreements where llama.cpp's top two are not a near tie
+  int settings_positions = 0;  // llama.cpp's settings against each other
+  int settings_agree = 0;
   int top1_agree = 0;
   int top1_near_tie_flips = 0;
   int greedy_matching_prefix = 0;
@@ -159,11 +166,11 @@ TEST_P(RandomModelLogitsTest, MatchesLlamaCpp) {
 INSTANTIATE_TEST_SUITE_P(Architectures, RandomModelLogitsTest,
                          ::testing::Values("llama", "qwen3", "qwen3moe", "gemma3"));
 
-// Tallies, for one prompt, the positions where every llama.cpp setting picks the same
-// top-1 and where Shoal's top-1 differs from the golden one by more than a near tie.
-void TallyAgainstSettings(ForwardRunner& runner, const json& prompt,
-                          const std::vector<std::vector<int32_t>>& other_settings_top1,
-                          PromptResult& result) {
+// Tallies, for one prompt, Shoal's top-1 against llama.cpp's by llama.cpp's top-two gap,
+// and how often llama.cpp's other settings agree with its golden one.
+void TallyAgreement(ForwardRunner& runner, const json& prompt,
+                    const std::vector<std::vector<int32_t>>& other_settings_top1,
+                    PromptResult& result) {
   const auto tokens = prompt.at("tokens").get<std::vector<int32_t>>();
   const auto top_ids = prompt.at("top_ids").get<std::vector<std::vector<int32_t>>>();
   const std::vector<int32_t> blocks = ForwardRunner::BlockTable(0, (tokens.size() + 15) / 16);
@@ -173,12 +180,17 @@ void TallyAgainstSettings(ForwardRunner& runner, const json& prompt,
   for (size_t p = 0; p < tokens.size(); ++p) {
     const int32_t ours = ArgMax(std::span<const float>(logits.data() + p * V, V));
     const int32_t golden = top_ids[p][0];
-    bool settled = true;
-    for (const std::vector<int32_t>& other : other_settings_top1) settled &= other[p] == golden;
-    result.settled_positions += settled;
-    result.settled_agree += settled && ours == golden;
     const std::vector<float> golden_top = DecodeFloats(prompt.at("top_logits")[p]);
-    if (ours != golden && golden_top[0] - golden_top[1] >= kNearTieLogits) ++result.decided_flips;
+    const float gap = golden_top[0] - golden_top[1];
+    if (gap >= kNoiseLogits) {
+      ++result.clear_positions;
+      result.clear_agree += ours == golden;
+    }
+    if (ours != golden && gap >= kNearTieLogits) ++result.decided_flips;
+    for (const std::vector<int32_t>& other : other_settings_top1) {
+      ++result.settings_positions;
+      result.settings_agree += other[p] == golden;
+    }
   }
 }
 
@@ -197,7 +209,7 @@ TEST(Gemma3_270mLogitsTest, AgreesWithLlamaCpp) {
     for (const auto& [name, per_prompt] : settings.items()) {
       others.push_back(per_prompt[i].get<std::vector<int32_t>>());
     }
-    TallyAgainstSettings(*runner, prompt, others, total);
+    TallyAgreement(*runner, prompt, others, total);
     const PromptResult r = RunPrompt(*runner, prompt);
     total.positions += r.positions;
     total.top1_agree += r.top1_agree;
@@ -210,11 +222,16 @@ TEST(Gemma3_270mLogitsTest, AgreesWithLlamaCpp) {
     }
   }
   EXPECT_GE(total.positions, 300);
-  EXPECT_GE(total.settled_positions, 0.9 * total.positions);
-  EXPECT_GE(total.settled_agree, 0.98 * total.settled_positions)
-      << total.settled_agree << " of " << total.settled_positions << " settled positions agree";
+  EXPECT_GE(total.clear_positions, 0.75 * total.positions);
+  EXPECT_GE(total.clear_agree, 0.98 * total.clear_positions)
+      << total.clear_agree << " of " << total.clear_positions << " clear positions agree";
   EXPECT_EQ(total.decided_flips, 0);
-  RecordProperty("top1_agree_all_positions", total.top1_agree);
+  const double settings_agreement =
+      static_cast<double>(total.settings_agree) / total.settings_positions;
+  EXPECT_GE(static_cast<double>(total.top1_agree) / total.positions, settings_agreement - 0.02)
+      << total.top1_agree << " of " << total.positions << " positions agree; llama.cpp's "
+      << "settings agree with each other at " << settings_agreement;
+  RecordProperty("top1_agree", total.top1_agree);
   RecordProperty("positions", total.positions);
 }
 
