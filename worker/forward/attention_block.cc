@@ -33,10 +33,7 @@ absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, c
   const int64_t k_width = c.n_head_kv * c.head_dim;
   const int64_t v_width = c.n_head_kv * c.value_dim;
 
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    kernels::RmsNorm(ws_.x.data() + t * E, w.attn_norm.data(), c.rms_norm_eps, E,
-                     ws_.h.data() + t * E);
-  }
+  NormRows(ws_.x.data(), w.attn_norm, E, n_tokens, ws_.h.data());
   SHOAL_RETURN_IF_ERROR(MatMul(w.attn_q, ws_.h.data(), n_tokens, ws_.q.data()));
   SHOAL_RETURN_IF_ERROR(MatMul(w.attn_k, ws_.h.data(), n_tokens, ws_.k.data()));
   SHOAL_RETURN_IF_ERROR(MatMul(w.attn_v, ws_.h.data(), n_tokens, ws_.v.data()));
@@ -46,31 +43,35 @@ absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, c
       RopeFor(c, sliding, weights_.rope_freqs.empty() ? nullptr : weights_.rope_freqs.data());
   // Gemma scales q before attention instead of the scores (same math, llama.cpp's order).
   const bool scale_q = c.architecture == model::Architecture::kGemma3;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    float* q = ws_.q.data() + t * q_width;
-    float* k = ws_.k.data() + t * k_width;
-    if (c.has_qk_norm) {
-      kernels::RmsNormRows(q, w.attn_q_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head, q);
-      kernels::RmsNormRows(k, w.attn_k_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head_kv, k);
+  // Per token: q/k norms, RoPE, Gemma's q scaling, and the K/V write into the cache.
+  ForTokens(n_tokens, [&](int64_t begin, int64_t end, int thread) {
+    float* angles = ws_.rope_angles.data() + thread * c.head_dim;
+    for (int64_t t = begin; t < end; ++t) {
+      float* q = ws_.q.data() + t * q_width;
+      float* k = ws_.k.data() + t * k_width;
+      if (c.has_qk_norm) {
+        kernels::RmsNormRows(q, w.attn_q_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head, q);
+        kernels::RmsNormRows(k, w.attn_k_norm.data(), c.rms_norm_eps, c.head_dim, c.n_head_kv,
+                             k);
+      }
+      kernels::RopeAngles(rope, ws_.token_position[t], angles);
+      kernels::RopeApply(rope, angles, c.n_head, c.head_dim, q);
+      kernels::RopeApply(rope, angles, c.n_head_kv, c.head_dim, k);
+      if (scale_q) {
+        for (int64_t i = 0; i < q_width; ++i) q[i] *= c.attention_scale;
+      }
+      const SequenceChunk& s = batch.sequences[ws_.token_sequence[t]];
+      const int64_t position = ws_.token_position[t];
+      const int64_t slot = int64_t{s.block_table[position / kv.block_size()]} * kv.block_size() +
+                           position % kv.block_size();
+      kernels::WriteKv(kv.layer(layer), slot, k, ws_.v.data() + t * v_width);
     }
-    kernels::RopeAngles(rope, ws_.token_position[t], ws_.rope_angles.data());
-    kernels::RopeApply(rope, ws_.rope_angles.data(), c.n_head, c.head_dim, q);
-    kernels::RopeApply(rope, ws_.rope_angles.data(), c.n_head_kv, c.head_dim, k);
-    if (scale_q) {
-      for (int64_t i = 0; i < q_width; ++i) q[i] *= c.attention_scale;
-    }
-    const SequenceChunk& s = batch.sequences[ws_.token_sequence[t]];
-    const int64_t position = ws_.token_position[t];
-    const int64_t slot = int64_t{s.block_table[position / kv.block_size()]} * kv.block_size() +
-                         position % kv.block_size();
-    kernels::WriteKv(kv.layer(layer), slot, k, ws_.v.data() + t * v_width);
-  }
+  });
 
   SHOAL_RETURN_IF_ERROR(Attend(layer, batch, kv));
   SHOAL_RETURN_IF_ERROR(MatMul(w.attn_output, ws_.attn.data(), n_tokens, ws_.block_out.data()));
   if (!w.post_attention_norm.empty()) {
-    kernels::RmsNormRows(ws_.block_out.data(), w.post_attention_norm.data(), c.rms_norm_eps, E,
-                         n_tokens, ws_.block_out.data());
+    NormRows(ws_.block_out.data(), w.post_attention_norm, E, n_tokens, ws_.block_out.data());
   }
   AddResidual(n_tokens);
   return absl::OkStatus();

@@ -69,7 +69,7 @@ absl::Status Decoder::Forward(const ForwardBatch& batch, KvCache& kv, std::span<
   SHOAL_RETURN_IF_ERROR(Validate(batch, kv, logits));
   const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
   if (n_tokens == 0) return absl::OkStatus();
-  ws_.Reserve(config_, n_tokens, batch.num_logit_rows());
+  ws_.Reserve(config_, n_tokens, batch.num_logit_rows(), pool_.num_threads());
   for (size_t i = 0; i < batch.sequences.size(); ++i) {
     const SequenceChunk& s = batch.sequences[i];
     for (int64_t j = 0; j < s.n_tokens; ++j) {
@@ -109,10 +109,19 @@ absl::Status Decoder::MatMul(const kernels::WeightMatrix& w, const float* x, int
 }
 
 void Decoder::AddResidual(int64_t n_tokens) {
-  const int64_t n = n_tokens * config_.n_embd;
   float* x = ws_.x.data();
   const float* y = ws_.block_out.data();
-  for (int64_t i = 0; i < n; ++i) x[i] = y[i] + x[i];
+  ForElements(n_tokens * config_.n_embd, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) x[i] = y[i] + x[i];
+  });
+}
+
+void Decoder::NormRows(const float* x, std::span<const float> weight, int64_t n, int64_t n_rows,
+                       float* y) {
+  ForTokens(n_rows, [&](int64_t begin, int64_t end, int) {
+    kernels::RmsNormRows(x + begin * n, weight.data(), config_.rms_norm_eps, n, end - begin,
+                         y + begin * n);
+  });
 }
 
 absl::Status Decoder::Output(const ForwardBatch& batch, std::span<float> logits) {

@@ -9,6 +9,7 @@
 #ifndef SHOAL_WORKER_FORWARD_DECODER_H_
 #define SHOAL_WORKER_FORWARD_DECODER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -60,6 +61,31 @@ class Decoder {
   absl::Status MatMul(const kernels::WeightMatrix& w, const float* x, int64_t n, float* y);
   // x[i] += y[i] over n_tokens rows of the embedding width.
   void AddResidual(int64_t n_tokens);
+  // y = RmsNorm(x) · weight for n_rows rows of n (y may be x).
+  void NormRows(const float* x, std::span<const float> weight, int64_t n, int64_t n_rows,
+                float* y);
+
+  // Per-token and element-wise work goes to the pool only when there is enough of it to
+  // pay for the hand-off (a decode step's single token stays on this thread).
+  static constexpr int64_t kTokensPerTask = 4;
+  static constexpr int64_t kElementsPerTask = 8192;
+  // fn(begin, end, thread) over contiguous token ranges.
+  template <typename Fn>
+  void ForTokens(int64_t n_tokens, Fn&& fn) {
+    const int64_t parts = std::min<int64_t>(pool_.num_threads(), n_tokens / kTokensPerTask);
+    if (parts <= 1) {
+      fn(int64_t{0}, n_tokens, 0);
+      return;
+    }
+    pool_.Run([&](int thread, int) {
+      if (thread < parts) fn(n_tokens * thread / parts, n_tokens * (thread + 1) / parts, thread);
+    });
+  }
+  // fn(begin, end) over contiguous element ranges.
+  template <typename Fn>
+  void ForElements(int64_t n, Fn&& fn) {
+    pool_.ParallelFor(n, kElementsPerTask, fn);
+  }
 
   const model::ModelFile& model_;
   const model::ModelConfig& config_;

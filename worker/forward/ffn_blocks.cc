@@ -61,14 +61,16 @@ absl::Status Decoder::DenseFfnBlock(int64_t layer, int64_t n_tokens) {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t E = c.n_embd;
   const int64_t F = c.n_ff;
-  kernels::RmsNormRows(ws_.x.data(), w.ffn_norm.data(), c.rms_norm_eps, E, n_tokens, ws_.h.data());
+  NormRows(ws_.x.data(), w.ffn_norm, E, n_tokens, ws_.h.data());
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_gate, ws_.h.data(), n_tokens, ws_.gate.data()));
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_up, ws_.h.data(), n_tokens, ws_.up.data()));
-  GatedActivation(c.ffn_activation, ws_.gate.data(), ws_.up.data(), n_tokens * F, ws_.gate.data());
+  ForElements(n_tokens * F, [&](int64_t begin, int64_t end) {
+    GatedActivation(c.ffn_activation, ws_.gate.data() + begin, ws_.up.data() + begin, end - begin,
+                    ws_.gate.data() + begin);
+  });
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_down, ws_.gate.data(), n_tokens, ws_.block_out.data()));
   if (!w.post_ffw_norm.empty()) {
-    kernels::RmsNormRows(ws_.block_out.data(), w.post_ffw_norm.data(), c.rms_norm_eps, E, n_tokens,
-                         ws_.block_out.data());
+    NormRows(ws_.block_out.data(), w.post_ffw_norm, E, n_tokens, ws_.block_out.data());
   }
   AddResidual(n_tokens);
   return absl::OkStatus();
@@ -81,7 +83,7 @@ absl::Status Decoder::MoeFfnBlock(int64_t layer, int64_t n_tokens) {
   const int64_t X = c.n_expert;
   const int64_t K = c.n_expert_used;
   const int64_t Fe = c.n_ff_exp;
-  kernels::RmsNormRows(ws_.x.data(), w.ffn_norm.data(), c.rms_norm_eps, E, n_tokens, ws_.h.data());
+  NormRows(ws_.x.data(), w.ffn_norm, E, n_tokens, ws_.h.data());
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_gate_inp, ws_.h.data(), n_tokens, ws_.router.data()));
   for (int64_t t = 0; t < n_tokens; ++t) {
     Route(c, ws_.router.data() + t * X, ws_.expert_ids.data() + t * K,

@@ -12,7 +12,8 @@ void Grow(std::vector<T>& buffer, int64_t size) {
 
 }  // namespace
 
-void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows) {
+void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows,
+                        int n_threads) {
   const int64_t T = n_tokens;
   const int64_t ffn = std::max(c.n_ff, c.n_ff_exp);
   Grow(x, T * c.n_embd);
@@ -36,7 +37,7 @@ void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n
     Grow(expert_down, T * c.n_embd);
   }
   Grow(out_hidden, n_logit_rows * c.n_embd);
-  Grow(rope_angles, c.head_dim);
+  Grow(rope_angles, n_threads * c.head_dim);
   capacity_tokens = std::max(capacity_tokens, T);
 }
 

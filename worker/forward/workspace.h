@@ -37,12 +37,12 @@ struct Workspace {
   // Logits rows: the hidden states of the positions whose logits are wanted.
   std::vector<float> out_hidden;  // [R, E]
 
-  std::vector<float> rope_angles;  // [head_dim]
+  std::vector<float> rope_angles;  // per thread [head_dim]
 
   int64_t capacity_tokens = 0;
 
-  // Sizes every buffer for n_tokens tokens (grows only).
-  void Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows);
+  // Sizes every buffer for n_tokens tokens and n_threads threads (grows only).
+  void Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n_logit_rows, int n_threads);
 };
 
 }  // namespace shoal::worker
