@@ -87,7 +87,7 @@ TEST_P(GemmLevelTest, MatchesScalarReference) {
   const GemmFn scalar = ScalarKernels().gemm[kind];
   for (int64_t n_cols : ColumnCounts(type)) {
     for (int64_t n_rows : {1, 3, 37}) {
-      for (int64_t n_tokens : {1, 2, 5, 33}) {
+      for (int64_t n_tokens : {1, 2, 5, 16, 33}) {
         const uint32_t seed =
             BaseSeed() ^ static_cast<uint32_t>((n_cols * 1000003 + n_rows * 101 + n_tokens) * 7 +
                                                kind);
