@@ -50,8 +50,11 @@ void ThreadPool::RunErased(Invoke invoke, void* fn) {
   invoke_ = invoke;
   fn_ = fn;
   pending_.store(num_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  generation_.notify_all();
+  // Sequentially consistent with the sleepers' count (WorkerLoop): either a worker about
+  // to sleep sees the new generation, or this sees it counted and wakes it. Spinning
+  // workers need no futex call, which would cost a system call per op.
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
   invoke(fn, 0, num_threads_);
   while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
 }
@@ -65,7 +68,9 @@ void ThreadPool::WorkerLoop(int thread) {
       current = generation_.load(std::memory_order_acquire);
     }
     if (current == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      if (generation_.load(std::memory_order_seq_cst) == seen) generation_.wait(seen);
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
       continue;
     }
     seen = current;

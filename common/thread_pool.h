@@ -67,6 +67,7 @@ class ThreadPool {
   // A new loop is published by bumping generation_ after setting the task.
   std::atomic<uint32_t> generation_{0};
   std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};  // workers blocked (or about to block) in wait()
   std::atomic<bool> stop_{false};
   Invoke invoke_ = nullptr;
   void* fn_ = nullptr;
