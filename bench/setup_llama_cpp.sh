@@ -13,4 +13,6 @@ if ! .venv-bench/bin/python -c "import llama_cpp" 2>/dev/null; then
     MAX_JOBS="$(nproc)" .venv-bench/bin/python -m pip install -q --no-cache-dir \
     numpy "$(grep -m1 llama-cpp-python scripts/requirements-reference.txt)"
 fi
+# The comparison script reads tensor sizes with the same gguf package the tests use.
+.venv-bench/bin/python -m pip install -q "$(grep -m1 '^gguf==' scripts/requirements.txt)"
 echo "llama.cpp for benchmarks: $(.venv-bench/bin/python -c 'import llama_cpp; print(llama_cpp.__version__)')"

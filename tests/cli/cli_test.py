@@ -4,6 +4,7 @@
 Run by ctest as: cli_test.py --shoal build/cli/shoal --testdata build/testdata
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -115,6 +116,59 @@ class TokenizeTest(unittest.TestCase):
         result = shoal("tokenize", "--decode", "999999999")
         self.assertEqual(result.returncode, 1)
         self.assertIn("999999999", result.stderr)
+
+
+class RunTest(unittest.TestCase):
+    def golden_prompt(self, index):
+        golden = json.loads((Path(__file__).parent.parent / "golden" /
+                             "logits_gemma3-270m.json").read_text())
+        return golden["models"]["q4_k_m"]["prompts"][index]
+
+    def test_greedy_generation_matches_llama_cpp(self):
+        # A prompt whose greedy continuation is the same under every llama.cpp setting the
+        # golden file was made with (scripts/make_golden_logits.py), so no near tie.
+        prompt = self.golden_prompt(4)
+        expected_ids = prompt["greedy_continuation"][:16]
+        expected = shoal("tokenize", "--decode", "--noadd_special",
+                         " ".join(map(str, expected_ids)))
+        self.assertEqual(expected.returncode, 0, expected.stderr)
+        result = shoal("run", "--prompt", prompt["text"], "-n", "16", "--temperature", "0",
+                       "--ignore_eos", "--threads", "2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, expected.stdout + "\n")
+        # Statistics go to stderr only.
+        self.assertRegex(result.stderr, r"prompt: \d+ tokens in .* tokens/s\); generated: 16 tokens")
+
+    def test_seeded_sampling_is_reproducible(self):
+        args = ("run", "--prompt", "Once upon a time", "-n", "12", "--temperature", "0.9",
+                "--top_k", "40", "--top_p", "0.95", "--seed", "42", "--threads", "1")
+        first, second = shoal(*args), shoal(*args)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout, second.stdout)
+
+    def test_chat_prompt_and_random_model(self):
+        model = str(TESTDATA / "models" / "qwen3moe-q4_k_m.gguf")
+        result = shoal("run", "--model", model, "--chat", "--prompt", "hi", "-n", "5",
+                       "--temperature", "0", "--ignore_eos")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stderr, r"generated: 5 tokens")
+
+    def test_bad_input_is_a_clear_error(self):
+        cases = [
+            (("-n", "0"), "-n must be at least 1"),
+            (("-n", "40000"), "exceed the model's context length 32768"),
+            (("--temperature", "-1"), "temperature"),
+            (("--top_p", "1.5"), "top_p"),
+            (("--threads", "-3"), "thread"),
+        ]
+        for extra, message in cases:
+            with self.subTest(extra=extra):
+                result = shoal("run", "--prompt", "hello", *extra)
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertIn(message, result.stderr)
+        result = shoal("run")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("--prompt is empty", result.stderr)
 
 
 class UsageTest(unittest.TestCase):
