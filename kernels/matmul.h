@@ -81,6 +81,11 @@ struct MatMulArgs {
 absl::Status MatMul(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool& pool,
                     CpuLevel level = BestCpuLevel());
 
+// The same on the calling thread alone, for callers that already spread independent
+// matmuls over threads (the experts of a MoE layer); `scratch` must be the thread's own.
+absl::Status MatMulOnThisThread(const MatMulArgs& args, MatMulScratch& scratch,
+                                CpuLevel level = BestCpuLevel());
+
 }  // namespace shoal::kernels
 
 #endif  // SHOAL_KERNELS_MATMUL_H_

@@ -61,8 +61,9 @@ absl::Status CheckShape(const MatMulArgs& args, CpuLevel level) {
   return absl::OkStatus();
 }
 
+// `pool` null: everything on the calling thread.
 void QuantizeActivations(const MatMulArgs& args, const LevelKernels& kernels,
-                         const ActivationLayout& layout, uint8_t* out, ThreadPool& pool) {
+                         const ActivationLayout& layout, uint8_t* out, ThreadPool* pool) {
   const matmul::QuantizeRowFn quantize = kernels.quantize[static_cast<int>(layout.kind)];
   const int64_t n_cols = layout.n_cols;
   auto rows = [&](int64_t begin, int64_t end) {
@@ -71,19 +72,16 @@ void QuantizeActivations(const MatMulArgs& args, const LevelKernels& kernels,
     }
   };
   // Spreading costs a pool wake-up; worth it once there are a few rows per thread.
-  if (args.n_tokens >= 4 * pool.num_threads()) {
-    pool.ParallelFor(args.n_tokens, 1, rows);
+  if (pool != nullptr && args.n_tokens >= 4 * pool->num_threads()) {
+    pool->ParallelFor(args.n_tokens, 1, rows);
   } else {
     rows(0, args.n_tokens);
   }
 }
 
-}  // namespace
-
-bool IsMatMulWeightType(GgmlType type) { return matmul::WeightKindIndex(type) >= 0; }
-
-absl::Status MatMul(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool& pool,
-                    CpuLevel level) {
+// MatMul with `pool` null meaning the calling thread alone.
+absl::Status MatMulOn(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool* pool,
+                      CpuLevel level) {
   SHOAL_RETURN_IF_ERROR(CheckShape(args, level));
   const WeightMatrix& w = *args.weights;
   if (args.n_tokens == 0 || w.n_rows == 0) return absl::OkStatus();
@@ -119,9 +117,10 @@ absl::Status MatMul(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool& 
   const int64_t row_chunks = (w.n_rows + kRowChunk - 1) / kRowChunk;
   // Split the rows (every thread streams its own slice of W), unless there are too few
   // rows to go round and enough tokens instead.
-  const bool split_tokens = row_chunks < pool.num_threads() && args.n_tokens >= row_chunks * 2;
+  const int n_threads = pool != nullptr ? pool->num_threads() : 1;
+  const bool split_tokens = row_chunks < n_threads && args.n_tokens >= row_chunks * 2;
   const int64_t units = split_tokens ? args.n_tokens : row_chunks;
-  const int parts = static_cast<int>(std::min<int64_t>(pool.num_threads(), units));
+  const int parts = static_cast<int>(std::min<int64_t>(n_threads, units));
   auto run_part = [&](int part) {
     GemmTile tile = whole;
     const int64_t begin = units * part / parts, end = units * (part + 1) / parts;
@@ -137,11 +136,24 @@ absl::Status MatMul(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool& 
   if (parts == 1) {
     run_part(0);
   } else {
-    pool.Run([&](int thread, int) {
+    pool->Run([&](int thread, int) {
       if (thread < parts) run_part(thread);
     });
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+bool IsMatMulWeightType(GgmlType type) { return matmul::WeightKindIndex(type) >= 0; }
+
+absl::Status MatMul(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool& pool,
+                    CpuLevel level) {
+  return MatMulOn(args, scratch, &pool, level);
+}
+
+absl::Status MatMulOnThisThread(const MatMulArgs& args, MatMulScratch& scratch, CpuLevel level) {
+  return MatMulOn(args, scratch, nullptr, level);
 }
 
 }  // namespace shoal::kernels

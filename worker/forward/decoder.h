@@ -55,6 +55,8 @@ class Decoder {
   absl::Status Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv);
   absl::Status DenseFfnBlock(int64_t layer, int64_t n_tokens);
   absl::Status MoeFfnBlock(int64_t layer, int64_t n_tokens);
+  void GroupRowsByExpert(int64_t layer, int64_t n_tokens);
+  absl::Status RunExpert(int64_t layer, int32_t expert, Workspace::MoeThread& thread);
   absl::Status Output(const ForwardBatch& batch, std::span<float> logits);
 
   // y = x · Wᵀ for n rows of x.

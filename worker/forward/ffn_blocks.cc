@@ -1,8 +1,10 @@
 // The feed-forward blocks of a decoder layer: dense gated FFN (SwiGLU / GeGLU) and the
 // mixture of experts (REFERENCE.md §3.3), each with its norm(s) and residual add.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include "common/status_macros.h"
 #include "kernels/ops/activations.h"
@@ -25,8 +27,9 @@ void GatedActivation(model::FfnActivation activation, const float* gate, const f
 constexpr float kMinExpertWeightSum = 6.103515625e-5f;
 
 // Softmax over the router logits, the top-k experts by probability, and their weights
-// (renormalised to sum to 1 when the model asks for it).
-void Route(const model::ModelConfig& c, float* router_row, int32_t* ids, float* weights) {
+// (renormalised to sum to 1 when the model asks for it). `order` is scratch of n_expert.
+void Route(const model::ModelConfig& c, float* router_row, int32_t* ids, float* weights,
+           int32_t* order) {
   const int64_t X = c.n_expert;
   const float max = *std::max_element(router_row, router_row + X);
   double sum = 0.0;
@@ -36,12 +39,10 @@ void Route(const model::ModelConfig& c, float* router_row, int32_t* ids, float* 
   }
   const float inv_sum = static_cast<float>(1.0 / sum);
   for (int64_t e = 0; e < X; ++e) router_row[e] *= inv_sum;
-  std::vector<int32_t> order(X);  // X <= 512; cold relative to the experts' matmuls
-  std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(
-      order.begin(), order.begin() + c.n_expert_used, order.end(), [&](int32_t a, int32_t b) {
-        return router_row[a] > router_row[b] || (router_row[a] == router_row[b] && a < b);
-      });
+  std::iota(order, order + X, 0);
+  std::partial_sort(order, order + c.n_expert_used, order + X, [&](int32_t a, int32_t b) {
+    return router_row[a] > router_row[b] || (router_row[a] == router_row[b] && a < b);
+  });
   float weight_sum = 0.0f;
   for (int64_t j = 0; j < c.n_expert_used; ++j) {
     ids[j] = order[j];
@@ -76,56 +77,115 @@ absl::Status Decoder::DenseFfnBlock(int64_t layer, int64_t n_tokens) {
   return absl::OkStatus();
 }
 
+// Routes every token, groups the routed rows (token t's j-th choice is row t·k + j) by
+// expert, runs whole experts on separate threads (each expert's three matmuls on the
+// thread that took it: one hand-off per layer instead of three per expert, and no
+// thread waits on another inside an expert), then sums each token's k weighted outputs.
 absl::Status Decoder::MoeFfnBlock(int64_t layer, int64_t n_tokens) {
   const model::ModelConfig& c = config_;
   const LayerWeights& w = weights_.layers[layer];
   const int64_t E = c.n_embd;
   const int64_t X = c.n_expert;
   const int64_t K = c.n_expert_used;
-  const int64_t Fe = c.n_ff_exp;
   NormRows(ws_.x.data(), w.ffn_norm, E, n_tokens, ws_.h.data());
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_gate_inp, ws_.h.data(), n_tokens, ws_.router.data()));
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    Route(c, ws_.router.data() + t * X, ws_.expert_ids.data() + t * K,
-          ws_.expert_weights.data() + t * K);
+  ForTokens(n_tokens, [&](int64_t begin, int64_t end, int thread) {
+    for (int64_t t = begin; t < end; ++t) {
+      Route(c, ws_.router.data() + t * X, ws_.expert_ids.data() + t * K,
+            ws_.expert_weights.data() + t * K, ws_.moe_threads[thread].route_order.data());
+    }
+  });
+  GroupRowsByExpert(layer, n_tokens);
+  const int64_t n_active = static_cast<int64_t>(ws_.active_experts.size());
+  std::atomic<int64_t> next{0};
+  auto run_experts = [&](int thread, int) {
+    for (int64_t i = next.fetch_add(1); i < n_active; i = next.fetch_add(1)) {
+      absl::Status status = RunExpert(layer, ws_.active_experts[i], ws_.moe_threads[thread]);
+      if (!status.ok()) {
+        ws_.moe_threads[thread].status = std::move(status);
+        return;
+      }
+    }
+  };
+  if (n_active == 1) {
+    run_experts(0, 1);
+  } else {
+    pool_.Run(run_experts);
   }
-  // Run each selected expert once over all the tokens routed to it.
-  for (int64_t e = 0; e < X; ++e) {
-    int64_t n = 0;
-    for (int64_t r = 0; r < n_tokens * K; ++r) {
-      if (ws_.expert_ids[r] == e) ws_.expert_rows[n++] = static_cast<int32_t>(r);
-    }
-    if (n == 0) continue;
-    expert_token_counts_[layer * X + e] += n;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* src = ws_.h.data() + (ws_.expert_rows[i] / K) * E;
-      std::copy(src, src + E, ws_.expert_in.data() + i * E);
-    }
-    SHOAL_RETURN_IF_ERROR(
-        MatMul(w.ffn_gate_exps.Expert(e), ws_.expert_in.data(), n, ws_.gate.data()));
-    SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_up_exps.Expert(e), ws_.expert_in.data(), n, ws_.up.data()));
-    kernels::SwiGlu(ws_.gate.data(), ws_.up.data(), n * Fe, ws_.gate.data());
-    SHOAL_RETURN_IF_ERROR(
-        MatMul(w.ffn_down_exps.Expert(e), ws_.gate.data(), n, ws_.expert_down.data()));
-    for (int64_t i = 0; i < n; ++i) {
-      const int32_t r = ws_.expert_rows[i];
-      const float weight = ws_.expert_weights[r];
-      const float* src = ws_.expert_down.data() + i * E;
-      float* dst = ws_.expert_out.data() + static_cast<int64_t>(r) * E;
-      for (int64_t d = 0; d < E; ++d) dst[d] = src[d] * weight;
-    }
+  for (Workspace::MoeThread& t : ws_.moe_threads) {
+    if (!t.status.ok()) return std::exchange(t.status, absl::OkStatus());
   }
   // Sum the k expert outputs of each token in slot order, as llama.cpp adds them.
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    float* out = ws_.block_out.data() + t * E;
-    const float* first = ws_.expert_out.data() + t * K * E;
-    std::copy(first, first + E, out);
-    for (int64_t j = 1; j < K; ++j) {
-      const float* slot = first + j * E;
-      for (int64_t d = 0; d < E; ++d) out[d] += slot[d];
+  ForTokens(n_tokens, [&](int64_t begin, int64_t end, int) {
+    for (int64_t t = begin; t < end; ++t) {
+      float* out = ws_.block_out.data() + t * E;
+      const float* first = ws_.expert_out.data() + t * K * E;
+      std::copy(first, first + E, out);
+      for (int64_t j = 1; j < K; ++j) {
+        const float* slot = first + j * E;
+        for (int64_t d = 0; d < E; ++d) out[d] += slot[d];
+      }
     }
-  }
+  });
   AddResidual(n_tokens);
+  return absl::OkStatus();
+}
+
+// Counting sort of the routed rows by expert into expert_rows (expert e's rows at
+// [expert_begin[e], expert_begin[e + 1])), the experts with work in active_experts
+// (most rows first, so the longest start first), and the per-expert counts.
+void Decoder::GroupRowsByExpert(int64_t layer, int64_t n_tokens) {
+  const int64_t X = config_.n_expert;
+  const int64_t rows = n_tokens * config_.n_expert_used;
+  std::vector<int64_t>& begin = ws_.expert_begin;
+  std::fill(begin.begin(), begin.end(), 0);
+  for (int64_t r = 0; r < rows; ++r) ++begin[ws_.expert_ids[r] + 1];
+  ws_.active_experts.clear();
+  for (int64_t e = 0; e < X; ++e) {
+    const int64_t n = begin[e + 1];
+    expert_token_counts_[layer * X + e] += n;
+    if (n > 0) ws_.active_experts.push_back(static_cast<int32_t>(e));
+    begin[e + 1] += begin[e];
+  }
+  std::vector<int64_t>& cursor = ws_.expert_cursor;
+  std::copy(begin.begin(), begin.end() - 1, cursor.begin());
+  for (int64_t r = 0; r < rows; ++r) {
+    ws_.expert_rows[cursor[ws_.expert_ids[r]]++] = static_cast<int32_t>(r);
+  }
+  std::stable_sort(ws_.active_experts.begin(), ws_.active_experts.end(),
+                   [&](int32_t a, int32_t b) {
+                     return begin[a + 1] - begin[a] > begin[b + 1] - begin[b];
+                   });
+}
+
+// One expert over its rows, on the calling thread: gather the inputs, SwiGLU FFN, and
+// its outputs scaled by the routing weights into each row's slot of expert_out.
+absl::Status Decoder::RunExpert(int64_t layer, int32_t expert, Workspace::MoeThread& t) {
+  const model::ModelConfig& c = config_;
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t E = c.n_embd;
+  const int64_t K = c.n_expert_used;
+  const int64_t Fe = c.n_ff_exp;
+  const int32_t* rows = ws_.expert_rows.data() + ws_.expert_begin[expert];
+  const int64_t n = ws_.expert_begin[expert + 1] - ws_.expert_begin[expert];
+  for (int64_t i = 0; i < n; ++i) {
+    const float* src = ws_.h.data() + (rows[i] / K) * E;
+    std::copy(src, src + E, t.in.data() + i * E);
+  }
+  auto matmul = [&](const kernels::WeightMatrix& m, const float* x, float* y) {
+    return kernels::MatMulOnThisThread(
+        {.weights = &m, .x = x, .n_tokens = n, .y = y, .y_stride = m.n_rows}, t.matmul);
+  };
+  SHOAL_RETURN_IF_ERROR(matmul(w.ffn_gate_exps.Expert(expert), t.in.data(), t.gate.data()));
+  SHOAL_RETURN_IF_ERROR(matmul(w.ffn_up_exps.Expert(expert), t.in.data(), t.up.data()));
+  kernels::SwiGlu(t.gate.data(), t.up.data(), n * Fe, t.gate.data());
+  SHOAL_RETURN_IF_ERROR(matmul(w.ffn_down_exps.Expert(expert), t.gate.data(), t.down.data()));
+  for (int64_t i = 0; i < n; ++i) {
+    const float weight = ws_.expert_weights[rows[i]];
+    const float* src = t.down.data() + i * E;
+    float* dst = ws_.expert_out.data() + static_cast<int64_t>(rows[i]) * E;
+    for (int64_t d = 0; d < E; ++d) dst[d] = src[d] * weight;
+  }
   return absl::OkStatus();
 }
 

@@ -33,8 +33,18 @@ void Workspace::Reserve(const model::ModelConfig& c, int64_t n_tokens, int64_t n
     Grow(expert_weights, T * c.n_expert_used);
     Grow(expert_out, T * c.n_expert_used * c.n_embd);
     Grow(expert_rows, T * c.n_expert_used);
-    Grow(expert_in, T * c.n_embd);
-    Grow(expert_down, T * c.n_embd);
+    Grow(expert_begin, c.n_expert + 1);
+    Grow(expert_cursor, c.n_expert);
+    active_experts.reserve(c.n_expert);
+    if (static_cast<int>(moe_threads.size()) < n_threads) moe_threads.resize(n_threads);
+    for (MoeThread& t : moe_threads) {
+      Grow(t.route_order, c.n_expert);
+      // An expert sees each token at most once: at most T rows.
+      Grow(t.in, T * c.n_embd);
+      Grow(t.gate, T * c.n_ff_exp);
+      Grow(t.up, T * c.n_ff_exp);
+      Grow(t.down, T * c.n_embd);
+    }
   }
   Grow(out_hidden, n_logit_rows * c.n_embd);
   Grow(rope_angles, n_threads * c.head_dim);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "kernels/matmul.h"
 #include "model/model_config.h"
 
 namespace shoal::worker {
@@ -26,13 +28,22 @@ struct Workspace {
   std::vector<int32_t> token_sequence;  // index of each token's SequenceChunk
 
   // MoE.
-  std::vector<float> router;          // [T, X]
-  std::vector<int32_t> expert_ids;    // [T, k]
-  std::vector<float> expert_weights;  // [T, k]
-  std::vector<float> expert_out;      // [T, k, E]
-  std::vector<int32_t> expert_rows;   // rows (t·k + j) routed to the expert being run
-  std::vector<float> expert_in;       // gathered inputs of one expert [n, E]
-  std::vector<float> expert_down;     // its outputs [n, E]
+  std::vector<float> router;            // [T, X]
+  std::vector<int32_t> expert_ids;      // [T, k]
+  std::vector<float> expert_weights;    // [T, k]
+  std::vector<float> expert_out;        // [T, k, E]
+  std::vector<int32_t> expert_rows;     // rows (t·k + j) grouped by expert [T·k]
+  std::vector<int64_t> expert_begin;    // expert e's rows start at expert_begin[e] [X + 1]
+  std::vector<int64_t> expert_cursor;   // [X]
+  std::vector<int32_t> active_experts;  // experts with rows, most rows first
+  // What one thread needs to run whole experts alone.
+  struct MoeThread {
+    std::vector<int32_t> route_order;  // [X]
+    std::vector<float> in, gate, up, down;  // an expert's inputs [n, E], [n, Fe] x2, [n, E]
+    kernels::MatMulScratch matmul;
+    absl::Status status;  // the first error of its experts
+  };
+  std::vector<MoeThread> moe_threads;
 
   // Logits rows: the hidden states of the positions whose logits are wanted.
   std::vector<float> out_hidden;  // [R, E]

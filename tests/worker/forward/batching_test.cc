@@ -93,6 +93,35 @@ TEST(BatchingTest, MixedChunksMatchEachSequenceAlone) {
   }
 }
 
+TEST(ExpertCountsTest, EveryTokenIsCountedOncePerChosenExpertAndLayer) {
+  // The placement planner's input: per (layer, expert) the tokens routed there. Running
+  // a prompt alone or split into chunks must count the same tokens, k per layer each.
+  const std::string path = ::shoal::testing::TestModelPath("qwen3moe", "f32");
+  ASSERT_OK_AND_ASSIGN(auto whole, ForwardRunner::Create(path, kernels::KvType::kF32));
+  ASSERT_OK_AND_ASSIGN(auto chunked, ForwardRunner::Create(path, kernels::KvType::kF32));
+  const model::ModelConfig& c = whole->model().config();
+  std::mt19937 rng(11);
+  const std::vector<int32_t> tokens = RandomTokens(rng, 37, c.n_vocab);
+  const std::vector<int32_t> blocks = ForwardRunner::BlockTable(0, 4);
+  ASSERT_OK(whole->Run(tokens, 0, blocks, LogitsWanted::kLast).status());
+  ASSERT_OK(chunked->Run(std::span(tokens).first(20), 0, blocks, LogitsWanted::kLast).status());
+  ASSERT_OK(chunked->Run(std::span(tokens).subspan(20), 20, blocks, LogitsWanted::kLast).status());
+  const auto counts = whole->decoder().expert_token_counts();
+  ASSERT_EQ(counts.size(), static_cast<size_t>(c.n_layer * c.n_expert));
+  for (int64_t layer = 0; layer < c.n_layer; ++layer) {
+    int64_t total = 0, used = 0;
+    for (int64_t e = 0; e < c.n_expert; ++e) {
+      const int64_t n = counts[layer * c.n_expert + e];
+      EXPECT_LE(n, 37) << "an expert sees a token at most once";
+      total += n;
+      used += n > 0;
+    }
+    EXPECT_EQ(total, 37 * c.n_expert_used) << "layer " << layer;
+    EXPECT_GT(used, c.n_expert_used) << "37 random tokens should not all pick the same experts";
+  }
+  EXPECT_THAT(chunked->decoder().expert_token_counts(), ::testing::ElementsAreArray(counts));
+}
+
 class InvalidBatchTest : public ::testing::Test {
  protected:
   void SetUp() override {
