@@ -131,9 +131,6 @@ TEST_P(MatMulTest, MatchesFloat64ReferenceOnDequantizedWeights) {
           }
           const double tight = (n_cols / 8 + 16) * 0x1p-23 * m + 1e-30;
           const float actual = y[t * n_rows + r];
-          static double worst_tight = 0, worst_loose = 0;
-          if (std::fabs(actual - exact) / tight > worst_tight) { worst_tight = std::fabs(actual - exact) / tight; fprintf(stderr, "tight %s %g rel %g\n", GgmlTypeName(type).data(), worst_tight, std::fabs(actual-exact)/ (std::fabs(exact)+1e-30)); }
-          if (std::fabs(actual - unquantized) / (tight + quant_error) > worst_loose) { worst_loose = std::fabs(actual - unquantized) / (tight + quant_error); fprintf(stderr, "loose %s %g\n", GgmlTypeName(type).data(), worst_loose); }
           ASSERT_NEAR(actual, exact, tight) << "token " << t << " row " << r;
           ASSERT_NEAR(actual, unquantized, tight + quant_error) << "token " << t << " row " << r;
         }
