@@ -1,0 +1,272 @@
+// The scheduling policy (scheduler/scheduler.h) driven step by step against the fake
+// worker (fake_worker.h): a per-step table of what runs, the token budget and decode
+// priority under random load, preemption and resumption giving the tokens of an
+// uninterrupted run, cancellation freeing blocks, tenant fairness and priorities.
+#include "scheduler/scheduler.h"
+
+#include <random>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/step_messages.h"
+#include "tests/scheduler/fake_worker.h"
+#include "tests/support/status_matchers.h"
+
+namespace shoal::scheduler {
+namespace {
+
+using testing::FakeGenerate;
+using testing::FakeWorker;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+struct Harness {
+  Harness(SchedulerConfig config, int64_t num_blocks, int64_t block_size = 4,
+          bool prefix_caching = true)
+      : worker(num_blocks, block_size) {
+    auto made = KvCacheManager::Create({.num_blocks = num_blocks, .block_size = block_size,
+                                        .enable_prefix_caching = prefix_caching,
+                                        .model_key = "fake"});
+    EXPECT_TRUE(made.ok());
+    kv = std::move(*made);
+    if (config.max_model_len == 0) config.max_model_len = 4096;
+    scheduler = std::make_unique<Scheduler>(config, *kv);
+  }
+
+  void Add(const std::string& id, std::vector<int32_t> prompt, int64_t max_tokens,
+           int32_t priority = 0, const std::string& tenant = "") {
+    auto r = std::make_unique<Request>();
+    r->id = id;
+    r->prompt_token_ids = prompt;
+    r->all_token_ids = std::move(prompt);
+    r->max_tokens = max_tokens;
+    r->priority = priority;
+    r->tenant = tenant;
+    ASSERT_OK(scheduler->AddRequest(std::move(r)));
+  }
+
+  // One step end to end; returns what was scheduled, as (id, tokens) pairs.
+  std::vector<std::pair<std::string, int64_t>> Step() {
+    SchedulerOutput out = scheduler->Schedule();
+    last_preempted = out.preempted.size();
+    std::vector<std::pair<std::string, int64_t>> table;
+    for (const ScheduledRequest& s : out.scheduled) table.emplace_back(s.request->id, s.num_new_tokens);
+    EXPECT_LE(out.num_scheduled_tokens, scheduler->config().max_num_batched_tokens);
+    v1::StepRequest request;
+    BuildStepRequest(out, forget, ++step_id, request);
+    forget.clear();
+    const v1::StepResult result = worker.Step(request);
+    EXPECT_EQ(result.error_message(), "");
+    std::vector<int32_t> tokens;
+    EXPECT_OK(CollectSampledTokens(out, result, tokens));
+    for (FinishedRequest& f : scheduler->UpdateFromOutput(out, tokens)) {
+      if (f.was_on_workers) forget.push_back(f.request->sequence_id);
+      outputs[f.request->id] = f.request->output_token_ids;
+      statuses[f.request->id] = f.request->status;
+    }
+    return table;
+  }
+
+  void RunToCompletion(int max_steps = 10000) {
+    for (int i = 0; i < max_steps && (scheduler->num_running() + scheduler->num_waiting()) > 0; ++i) {
+      Step();
+    }
+    ASSERT_EQ(scheduler->num_running() + scheduler->num_waiting(), 0);
+  }
+
+  FakeWorker worker;
+  std::unique_ptr<KvCacheManager> kv;
+  std::unique_ptr<Scheduler> scheduler;
+  std::vector<uint64_t> forget;
+  uint64_t step_id = 0;
+  size_t last_preempted = 0;
+  std::map<std::string, std::vector<int32_t>> outputs;
+  std::map<std::string, RequestStatus> statuses;
+};
+
+std::vector<int32_t> Prompt(int n, int32_t seed) {
+  std::vector<int32_t> p(n);
+  for (int i = 0; i < n; ++i) p[i] = (seed * 7919 + i * 104729) % testing::kFakeVocab;
+  return p;
+}
+
+TEST(SchedulerTest, PerStepTableOfChunkedPrefillAndDecode) {
+  // Budget 8 tokens. "a" (10-token prompt) is chunked 8 + 2; "b" (3 tokens) joins as
+  // soon as the budget allows; decodes (1 token each) are scheduled before prefills.
+  Harness h({.max_num_batched_tokens = 8, .max_num_seqs = 4}, 32);
+  h.Add("a", Prompt(10, 1), 3);
+  h.Add("b", Prompt(3, 2), 2);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 8)));
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 2), Pair("b", 3)));
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 1), Pair("b", 1)));
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 1)));  // b finished with its 2 tokens
+  EXPECT_EQ(h.scheduler->num_running(), 0);
+  EXPECT_EQ(h.outputs["a"], FakeGenerate(Prompt(10, 1), 3));
+  EXPECT_EQ(h.outputs["b"], FakeGenerate(Prompt(3, 2), 2));
+  EXPECT_EQ(h.statuses["a"], RequestStatus::kFinishedLength);
+}
+
+TEST(SchedulerTest, LongPrefillThresholdKeepsDecodesFlowing) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 4, .long_prefill_token_threshold = 8},
+            64);
+  h.Add("short", Prompt(2, 3), 20);
+  h.Step();  // short's prefill
+  h.Add("long", Prompt(100, 4), 1);
+  for (int i = 0; i < 12; ++i) {
+    const auto table = h.Step();
+    ASSERT_FALSE(table.empty());
+    EXPECT_EQ(table[0], std::make_pair(std::string("short"), int64_t{1})) << "step " << i;
+    if (table.size() > 1) {
+      EXPECT_LE(table[1].second, 8);
+    }
+  }
+}
+
+TEST(SchedulerTest, RandomLoadNeverExceedsTheBudgetAndNeverStarvesADecode) {
+  for (uint32_t seed = 1; seed <= 10; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    std::mt19937 rng(seed);
+    const int64_t budget = 4 + rng() % 60;
+    Harness h({.max_num_batched_tokens = budget, .max_num_seqs = 1 + int64_t(rng() % 8)},
+              64 + rng() % 64);
+    std::map<std::string, std::pair<std::vector<int32_t>, int64_t>> expected;
+    for (int i = 0; i < 30; ++i) {
+      const std::string id = "r" + std::to_string(i);
+      const std::vector<int32_t> prompt = Prompt(1 + rng() % 40, int32_t(seed * 100 + i));
+      const int64_t max_tokens = 1 + rng() % 20;
+      h.Add(id, prompt, max_tokens);
+      expected[id] = {prompt, max_tokens};
+    }
+    for (int step = 0; step < 5000 && h.scheduler->num_running() + h.scheduler->num_waiting() > 0;
+         ++step) {
+      // Every running request that is decoding (one token to run) must be scheduled
+      // unless memory forced a preemption.
+      std::vector<std::string> decoding;
+      for (Request* r : h.scheduler->running()) {
+        if (r->num_tokens() - r->num_computed_tokens == 1) decoding.push_back(r->id);
+      }
+      const auto table = h.Step();
+      if (h.last_preempted == 0 && static_cast<int64_t>(decoding.size()) <= budget) {
+        for (const std::string& id : decoding) {
+          EXPECT_TRUE(std::any_of(table.begin(), table.end(),
+                                  [&](const auto& e) { return e.first == id; }))
+              << id << " starved at step " << step;
+        }
+      }
+    }
+    ASSERT_EQ(h.scheduler->num_running() + h.scheduler->num_waiting(), 0);
+    for (const auto& [id, e] : expected) {
+      EXPECT_EQ(h.outputs[id], FakeGenerate(e.first, e.second)) << id;
+    }
+    EXPECT_EQ(h.kv->num_free_blocks(), h.kv->num_blocks());
+  }
+}
+
+TEST(SchedulerTest, PreemptionAndRecomputeGiveTheUninterruptedTokens) {
+  // 12 blocks of 4 tokens cannot hold three requests growing to 30 tokens each.
+  Harness h({.max_num_batched_tokens = 32, .max_num_seqs = 8}, 12);
+  h.Add("a", Prompt(10, 1), 20);
+  h.Add("b", Prompt(9, 2), 20);
+  h.Add("c", Prompt(11, 3), 20);
+  int preemptions = 0;
+  for (int i = 0; i < 500 && h.scheduler->num_running() + h.scheduler->num_waiting() > 0; ++i) {
+    h.Step();
+    preemptions += h.last_preempted;
+  }
+  EXPECT_GT(preemptions, 0) << "the test must exercise preemption";
+  EXPECT_EQ(h.outputs["a"], FakeGenerate(Prompt(10, 1), 20));
+  EXPECT_EQ(h.outputs["b"], FakeGenerate(Prompt(9, 2), 20));
+  EXPECT_EQ(h.outputs["c"], FakeGenerate(Prompt(11, 3), 20));
+  h.Step();  // an empty step carries the last forget
+  EXPECT_EQ(h.worker.num_sequences(), 0) << "finished sequences are forgotten";
+}
+
+TEST(SchedulerTest, TheNewestRequestIsPreemptedAndWaitsAtItsOldPlace) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 8}, 6);
+  h.Add("old", Prompt(8, 1), 100);
+  h.Add("new", Prompt(8, 2), 100);
+  h.Step();  // both prefilled: 4 blocks of 6
+  for (int i = 0; i < 8 && h.last_preempted == 0; ++i) h.Step();
+  ASSERT_EQ(h.last_preempted, 1u);
+  ASSERT_NE(h.scheduler->Find("new"), nullptr);
+  EXPECT_EQ(h.scheduler->Find("new")->status, RequestStatus::kPreempted);
+  EXPECT_EQ(h.scheduler->Find("old")->status, RequestStatus::kRunning);
+  EXPECT_EQ(h.scheduler->num_preempted_waiting(), 1);
+}
+
+TEST(SchedulerTest, CancellationFreesBlocksAndForgetsTheSequence) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 8}, 16, 4, /*prefix_caching=*/false);
+  h.Add("a", Prompt(10, 1), 50);
+  h.Add("b", Prompt(5, 2), 50);
+  h.Step();
+  h.Step();
+  EXPECT_LT(h.kv->num_free_blocks(), 16);
+  ASSERT_OK_AND_ASSIGN(FinishedRequest a, h.scheduler->AbortRequest("a"));
+  EXPECT_EQ(a.request->status, RequestStatus::kFinishedCancelled);
+  EXPECT_TRUE(a.was_on_workers);
+  h.forget.push_back(a.request->sequence_id);
+  ASSERT_OK_AND_ASSIGN(FinishedRequest b, h.scheduler->AbortRequest("b"));
+  h.forget.push_back(b.request->sequence_id);
+  EXPECT_EQ(h.kv->num_free_blocks(), 16);
+  h.Step();
+  EXPECT_EQ(h.worker.num_sequences(), 0);
+  EXPECT_THAT(h.scheduler->AbortRequest("a"),
+              ::shoal::testing::StatusIs(absl::StatusCode::kNotFound, ::testing::HasSubstr("'a'")));
+}
+
+TEST(SchedulerTest, SharedPrefixIsComputedOnce) {
+  Harness h({.max_num_batched_tokens = 256, .max_num_seqs = 8}, 64);
+  std::vector<int32_t> system = Prompt(40, 9);
+  std::vector<int32_t> p1 = system, p2 = system;
+  p1.push_back(1);
+  p2.push_back(2);
+  h.Add("first", p1, 2);
+  h.RunToCompletion();
+  const int64_t before = h.worker.tokens_computed();
+  h.Add("second", p2, 2);
+  h.RunToCompletion();
+  // 40 shared tokens = 10 full blocks cached; "second" computes its last token and the
+  // decode step only.
+  EXPECT_EQ(h.worker.tokens_computed() - before, 1 + 1);
+  EXPECT_EQ(h.outputs["second"], FakeGenerate(p2, 2));
+  EXPECT_EQ(h.kv->prefix_hit_tokens(), 40);
+}
+
+TEST(SchedulerTest, AFloodingTenantDoesNotStarveAnother) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 2}, 128);
+  for (int i = 0; i < 20; ++i) h.Add("flood" + std::to_string(i), Prompt(4, i), 5, 0, "flood");
+  h.Add("other", Prompt(4, 99), 5, 0, "other");
+  // With two slots, "other" is admitted as soon as one frees, ahead of 18 flood requests.
+  int step = 0;
+  for (; step < 100 && !h.outputs.contains("other"); ++step) h.Step();
+  EXPECT_TRUE(h.outputs.contains("other"));
+  int floods_done = 0;
+  for (const auto& [id, out] : h.outputs) floods_done += id.starts_with("flood");
+  EXPECT_LE(floods_done, 3);
+}
+
+TEST(SchedulerTest, LowerPriorityValuesRunFirst) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 1}, 64);
+  h.Add("background", Prompt(4, 1), 3, /*priority=*/5);
+  h.Add("urgent", Prompt(4, 2), 3, /*priority=*/-1);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("urgent", 4)));
+}
+
+TEST(SchedulerTest, QueueLimitsAndDuplicateIds) {
+  Harness h({.max_num_batched_tokens = 8, .max_num_seqs = 1, .max_waiting = 2}, 8);
+  h.Add("a", Prompt(2, 1), 1);
+  auto dup = std::make_unique<Request>();
+  dup->id = "a";
+  dup->all_token_ids = dup->prompt_token_ids = {1};
+  EXPECT_THAT(h.scheduler->AddRequest(std::move(dup)),
+              ::shoal::testing::StatusIs(absl::StatusCode::kAlreadyExists, ::testing::_));
+  h.Add("b", Prompt(2, 2), 1);
+  auto c = std::make_unique<Request>();
+  c->id = "c";
+  c->all_token_ids = c->prompt_token_ids = {1};
+  EXPECT_THAT(h.scheduler->AddRequest(std::move(c)),
+              ::shoal::testing::StatusIs(absl::StatusCode::kResourceExhausted, ::testing::_));
+}
+
+}  // namespace
+}  // namespace shoal::scheduler
