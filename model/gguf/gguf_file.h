@@ -58,6 +58,8 @@ class GgufFile {
   uint64_t data_offset() const { return data_offset_; }  // absolute start of the data section
   uint64_t file_size() const { return bytes_.size(); }
   const std::string& path() const { return path_; }
+  // The header, metadata and tensor infos: everything before the tensor data.
+  std::span<const uint8_t> header_bytes() const { return bytes_.first(data_offset_); }
 
   const std::vector<GgufKeyValue>& metadata() const { return metadata_; }
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }

@@ -6,6 +6,7 @@ target_sources(shoal_worker PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/raw_logprobs.cc
   ${CMAKE_CURRENT_LIST_DIR}/sampler.cc
   ${CMAKE_CURRENT_LIST_DIR}/sampling_params.cc
+  ${CMAKE_CURRENT_LIST_DIR}/sampling_proto.cc
   ${CMAKE_CURRENT_LIST_DIR}/token_history.cc
 )
 target_link_libraries(shoal_worker PUBLIC absl::flat_hash_map)

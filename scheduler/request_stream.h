@@ -1,0 +1,56 @@
+// One request's outbox between the step thread and whoever streams the request to its
+// client (a gRPC reactor, or an in-process caller): the step thread appends new tokens
+// and the final message without blocking; the consumer takes everything pending as one
+// response when its previous write has completed. Thread-safe.
+#ifndef SHOAL_SCHEDULER_REQUEST_STREAM_H_
+#define SHOAL_SCHEDULER_REQUEST_STREAM_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "shoal/v1/scheduler.pb.h"
+
+namespace shoal::scheduler {
+
+class RequestStream {
+ public:
+  explicit RequestStream(std::string request_id) : request_id_(std::move(request_id)) {}
+
+  const std::string& request_id() const { return request_id_; }
+
+  // Step thread: a new token (and its logprob, when asked for).
+  void PushToken(int32_t token, const v1::TokenLogprob* logprob);
+  // Step thread: prompt tokens served from the prefix cache (sent in the first message).
+  void SetCachedPromptTokens(int32_t n);
+  // Step thread: the last message. Nothing may be pushed after it.
+  void Finish(const v1::SchedulerGenerateResponse::Finish& finish);
+
+  // Consumer: moves what is pending into `out` (cleared first). False when nothing is.
+  bool TakePending(v1::SchedulerGenerateResponse& out);
+  // Consumer: blocks until something is pending or the stream finished (in-process
+  // callers and tests; gRPC reactors use the listener instead).
+  void WaitForData();
+  bool finished_and_drained();
+
+  // Called (from the step thread, without the stream's lock) whenever data arrives.
+  void SetListener(std::function<void()> listener);
+
+ private:
+  void Notify();
+
+  const std::string request_id_;
+  absl::Mutex mu_;
+  v1::SchedulerGenerateResponse pending_ ABSL_GUARDED_BY(mu_);
+  bool has_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool drained_ ABSL_GUARDED_BY(mu_) = false;
+  bool first_message_ ABSL_GUARDED_BY(mu_) = true;
+  int32_t cached_prompt_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  std::function<void()> listener_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace shoal::scheduler
+
+#endif  // SHOAL_SCHEDULER_REQUEST_STREAM_H_

@@ -1,0 +1,84 @@
+// Executes the scheduler's steps (worker.proto) on this machine's CPU: holds the model,
+// the paged KV cache (sized from the memory budget in the RegisterRequest), and per
+// sequence its block table and sampler; each StepRequest becomes one forward pass over
+// every scheduled sequence, then one sampled token per sequence that asks for one.
+//
+// Owned by the worker's compute thread; Step() must not run concurrently.
+#ifndef SHOAL_WORKER_STEP_STEP_EXECUTOR_H_
+#define SHOAL_WORKER_STEP_STEP_EXECUTOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/thread_pool.h"
+#include "model/model_file.h"
+#include "shoal/v1/worker.pb.h"
+#include "worker/forward/decoder.h"
+#include "worker/kv/kv_cache.h"
+#include "worker/sampler/sampler.h"
+
+namespace shoal::worker {
+
+struct StepExecutorOptions {
+  int threads = 1;
+  kernels::KvType kv_type = kernels::KvType::kF16;
+  // Bytes of RAM on this machine (0: read from the OS), for RegisterRequest's
+  // memory_fraction.
+  int64_t total_memory_bytes = 0;
+};
+
+class StepExecutor {
+ public:
+  // Loads register.model_path and allocates the KV cache: as many blocks as fit in
+  // memory_fraction of RAM after the weights, capped by max_kv_blocks.
+  static absl::StatusOr<std::unique_ptr<StepExecutor>> Create(const v1::RegisterRequest& request,
+                                                              const StepExecutorOptions& options);
+
+  const v1::RegisterResponse& registration() const { return registration_; }
+  const model::ModelFile& model() const { return *model_; }
+
+  // Runs one step. An invalid step (unknown sequence, bad block table or position,
+  // tokens outside the vocabulary) fills error_message and changes nothing else.
+  void Step(const v1::StepRequest& request, v1::StepResult& result);
+
+  int64_t num_sequences() const { return static_cast<int64_t>(sequences_.size()); }
+
+ private:
+  struct Sequence {
+    std::vector<int32_t> block_table;
+    int64_t num_computed_tokens = 0;  // positions whose K/V the cache holds
+    bool started = false;             // has run a chunk
+    std::optional<Sampler> sampler;
+  };
+
+  StepExecutor() = default;
+  absl::Status Run(const v1::StepRequest& request, v1::StepResult& result);
+  absl::Status Admit(const v1::StepRequest& request);
+  absl::Status BuildBatch(const v1::StepRequest& request);
+  absl::Status SampleTokens(const v1::StepRequest& request, v1::StepResult& result);
+  void RecordExpertLoad(v1::StepResult& result);
+
+  std::unique_ptr<model::ModelFile> model_;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<KvCache> kv_;
+  v1::RegisterResponse registration_;
+  absl::flat_hash_map<uint64_t, Sequence> sequences_;
+
+  // Reused across steps.
+  std::vector<uint64_t> admitted_;  // sequences this step added
+  std::vector<int32_t> tokens_;
+  ForwardBatch batch_;
+  std::vector<std::vector<int32_t>> tables_;  // the batch's block tables after this step
+  std::vector<float> logits_;
+  SamplerScratch sampler_scratch_;
+  std::vector<int64_t> last_expert_counts_;
+};
+
+}  // namespace shoal::worker
+
+#endif  // SHOAL_WORKER_STEP_STEP_EXECUTOR_H_
