@@ -11,6 +11,7 @@ namespace shoal::cli {
 int RunInfo(const std::vector<std::string>& args);
 int RunTokenize(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
+int RunScheduler(const std::vector<std::string>& args);
 
 }  // namespace shoal::cli
 

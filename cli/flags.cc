@@ -24,3 +24,20 @@ ABSL_FLAG(float, repetition_penalty, 1.0f, "run: penalty on repeated tokens (1: 
 ABSL_FLAG(float, presence_penalty, 0.0f, "run: OpenAI presence penalty");
 ABSL_FLAG(float, frequency_penalty, 0.0f, "run: OpenAI frequency penalty");
 ABSL_FLAG(int64_t, seed, -1, "run: sampling seed (-1: random)");
+// Servers (scheduler now; router and serve later).
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on (0.0.0.0: every interface)");
+ABSL_FLAG(int32_t, port, 50061, "scheduler: gRPC port (0: any free port, printed at start)");
+ABSL_FLAG(int32_t, metrics_port, 9561,
+          "HTTP port for /health, /ready and /metrics (0: any free port, printed at start)");
+ABSL_FLAG(int32_t, world, 1, "scheduler: workers per replica (1: one in-process CPU worker)");
+ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "scheduler: tokens per step");
+ABSL_FLAG(int64_t, max_num_seqs, 256, "scheduler: requests running at once");
+ABSL_FLAG(int64_t, long_prefill_token_threshold, 0,
+          "scheduler: cap on one request's prefill chunk per step (0: the step budget)");
+ABSL_FLAG(int64_t, max_waiting, 4096, "scheduler: requests queued before new ones get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int32_t, block_size, 16, "scheduler: tokens per KV block");
+ABSL_FLAG(bool, enable_prefix_caching, true, "scheduler: reuse the KV blocks of shared prefixes");
+ABSL_FLAG(double, kv_memory_fraction, 0.5,
+          "scheduler: share of RAM the worker may use, weights included; the rest of it is KV cache");
+ABSL_FLAG(int64_t, max_kv_blocks, 0, "scheduler: cap on KV blocks (0: as many as memory allows)");
+ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM: seconds in-flight requests get to finish");

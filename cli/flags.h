@@ -26,5 +26,18 @@ ABSL_DECLARE_FLAG(float, repetition_penalty);
 ABSL_DECLARE_FLAG(float, presence_penalty);
 ABSL_DECLARE_FLAG(float, frequency_penalty);
 ABSL_DECLARE_FLAG(int64_t, seed);
+ABSL_DECLARE_FLAG(std::string, host);
+ABSL_DECLARE_FLAG(int32_t, port);
+ABSL_DECLARE_FLAG(int32_t, metrics_port);
+ABSL_DECLARE_FLAG(int32_t, world);
+ABSL_DECLARE_FLAG(int64_t, max_num_batched_tokens);
+ABSL_DECLARE_FLAG(int64_t, max_num_seqs);
+ABSL_DECLARE_FLAG(int64_t, long_prefill_token_threshold);
+ABSL_DECLARE_FLAG(int64_t, max_waiting);
+ABSL_DECLARE_FLAG(int32_t, block_size);
+ABSL_DECLARE_FLAG(bool, enable_prefix_caching);
+ABSL_DECLARE_FLAG(double, kv_memory_fraction);
+ABSL_DECLARE_FLAG(int64_t, max_kv_blocks);
+ABSL_DECLARE_FLAG(double, drain_seconds);
 
 #endif  // SHOAL_CLI_FLAGS_H_

@@ -1,4 +1,5 @@
 // shoal: the single binary for every role (DESIGN.md's command table).
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <string>
@@ -35,6 +36,13 @@ const std::vector<Command>& Commands() {
        {"model", "prompt", "chat", "n", "threads", "ignore_eos", "temperature", "top_k", "top_p",
         "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed"},
        shoal::cli::RunRun},
+      {"scheduler",
+       "one model replica's engine as a gRPC service: shoal scheduler [--model FILE] "
+       "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T]",
+       {"model", "host", "port", "metrics_port", "world", "threads", "max_num_batched_tokens",
+        "max_num_seqs", "long_prefill_token_threshold", "max_waiting", "block_size",
+        "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
+       shoal::cli::RunScheduler},
   };
   return commands;
 }
@@ -77,7 +85,25 @@ bool OnlyOwnFlags(const Command& command, int argc, char** argv) {
 
 }  // namespace
 
+// DESIGN.md spells flags with hyphens (--max-num-seqs); absl's names use underscores.
+// Rewrites the name part of every --flag-name[=value] so both spellings work.
+void NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.reserve(argc);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!arg.starts_with("--")) continue;
+    std::string fixed(arg);
+    const size_t end = std::min(fixed.find('='), fixed.size());
+    std::replace(fixed.begin() + 2, fixed.begin() + static_cast<std::ptrdiff_t>(end), '-', '_');
+    storage.push_back(std::move(fixed));
+    argv[i] = storage.back().data();
+  }
+}
+
 int main(int argc, char** argv) {
+  std::vector<std::string> normalized;
+  NormalizeFlagNames(argc, argv, normalized);
   absl::SetProgramUsageMessage("shoal COMMAND [flags]: LLM serving (see README.md)");
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help") {
     PrintUsage();

@@ -45,7 +45,9 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Create(const EngineCoreC
                                                           .block_size = c.block_size,
                                                           .enable_prefix_caching =
                                                               c.enable_prefix_caching,
-                                                          .model_key = c.model_name}));
+                                                          .model_key = c.model_key.empty()
+                                                                           ? c.model_name
+                                                                           : c.model_key}));
   auto engine = absl::WrapUnique(new EngineCore(c, std::move(worker), std::move(kv), registry));
   engine->thread_ = std::thread([e = engine.get()] { e->Loop(); });
   return engine;

@@ -36,7 +36,10 @@ struct EngineCoreConfig {
   SchedulerConfig scheduler;  // max_model_len is set from the model and the KV cache
   int64_t block_size = kDefaultBlockSize;
   bool enable_prefix_caching = true;
-  std::string model_name;  // the metrics' model_name label and the prefix-cache key
+  std::string model_name;  // the metrics' model_name label
+  // Folded into every prefix-cache block hash (the model file's fingerprint), so blocks
+  // of different models never match; model_name when empty.
+  std::string model_key;
   RequestLimits limits;    // from the model: context length, vocabulary, EOG tokens
   int64_t num_kv_blocks = 0;  // what the workers reported
 

@@ -1,7 +1,8 @@
 // The engine's Prometheus metrics, named like vLLM's where the meaning is the same so
 // dashboards carry over (vllm:num_requests_running, vllm:time_to_first_token_seconds,
 // ...), Shoal's own as shoal_scheduler_<noun>_<unit>. Families are created once, at
-// start-up, in the process's registry; every metric carries the model name.
+// start-up, in the process's registry; every metric carries the model name. Counter
+// names carry their _total suffix themselves (prometheus-cpp does not add it).
 #ifndef SHOAL_SCHEDULER_ENGINE_METRICS_H_
 #define SHOAL_SCHEDULER_ENGINE_METRICS_H_
 

