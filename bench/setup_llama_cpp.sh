@@ -13,6 +13,11 @@ if ! .venv-bench/bin/python -c "import llama_cpp" 2>/dev/null; then
     MAX_JOBS="$(nproc)" .venv-bench/bin/python -m pip install -q --no-cache-dir \
     numpy "$(grep -m1 llama-cpp-python scripts/requirements-reference.txt)"
 fi
-# The comparison script reads tensor sizes with the same gguf package the tests use.
-.venv-bench/bin/python -m pip install -q "$(grep -m1 '^gguf==' scripts/requirements.txt)"
+# The comparison scripts read tensor sizes with the same gguf package the tests use, and
+# drive Shoal over gRPC; llama-cpp-python's OpenAI server needs its [server] extras.
+.venv-bench/bin/python -m pip install -q "$(grep -m1 '^gguf==' scripts/requirements.txt)" \
+  "$(grep -m1 '^grpcio==' scripts/requirements.txt)" \
+  "$(grep -m1 '^grpcio-tools==' scripts/requirements.txt)" \
+  "uvicorn>=0.22.0" "fastapi>=0.100.0" "pydantic-settings>=2.0.1" "sse-starlette>=1.6.1" \
+  "starlette-context>=0.3.6,<0.4"
 echo "llama.cpp for benchmarks: $(.venv-bench/bin/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
