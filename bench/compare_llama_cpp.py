@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Shoal vs llama.cpp on the same GGUF files and thread counts, in one run: prompt
 processing (pp, one forward pass over P tokens) and decode (tg, T single-token steps),
-median tokens/s of several repetitions, plus decode's share of the memory-bandwidth
+median tokens/s of several repetitions (Shoal's and llama.cpp's alternating), plus decode's share of the memory-bandwidth
 limit (bandwidth / bytes of weights read per token, bandwidth measured by
 build/bench/stream_bench in the same run). Prints a markdown table and writes JSON.
 
@@ -63,7 +63,7 @@ def llama_cpp_speed(path: Path, threads: int, pp: int, tg: int, reps: int, flash
     rng = random.Random(1)
     prompt = [rng.randrange(llm.n_vocab()) for _ in range(pp)]
     llm.reset()
-    llm.eval(prompt[:16])  # warm up
+    llm.eval(prompt)  # warm up at full size, as model_bench does
     pp_rates, tg_rates = [], []
     for _ in range(reps):
         llm.reset()
@@ -105,20 +105,29 @@ def main() -> int:
           "| tg limit | Shoal / limit | RSS MiB (file + KV) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.models:
-        shoal = shoal_speed(path, args.threads, args.pp, args.tg, args.reps)
         bytes_per_token = decode_bytes_per_token(path)
-        for row in shoal["results"]:
-            t = row["threads"]
-            # llama.cpp's faster setting of flash attention, per metric.
-            peer = [llama_cpp_speed(path, t, args.pp, args.tg, args.reps, fa) for fa in (False, True)]
-            peer_pp = max(p[0] for p in peer)
-            peer_tg = max(p[1] for p in peer)
+        for t in args.threads:
+            # Repetitions alternate between the two (Shoal, llama.cpp without and with flash
+            # attention, repeat), so the machine's drift over minutes hits both alike.
+            shoal_pp, shoal_tg, peer_pp, peer_tg = [], [], [], []
+            shoal = None
+            for _ in range(args.reps):
+                shoal = shoal_speed(path, [t], args.pp, args.tg, 1)
+                shoal_pp.append(shoal["results"][0]["pp_tokens_per_s"])
+                shoal_tg.append(shoal["results"][0]["tg_tokens_per_s"])
+                # llama.cpp's faster setting of flash attention, per metric.
+                peer = [llama_cpp_speed(path, t, args.pp, args.tg, 1, fa) for fa in (False, True)]
+                peer_pp.append(max(p[0] for p in peer))
+                peer_tg.append(max(p[1] for p in peer))
             limit = bandwidth[t] / bytes_per_token
-            result = dict(model=path.name, threads=t, shoal_pp=row["pp_tokens_per_s"],
-                          llama_cpp_pp=peer_pp, shoal_tg=row["tg_tokens_per_s"], llama_cpp_tg=peer_tg,
-                          tg_limit=limit, bandwidth_gbs=bandwidth[t] / 1e9,
-                          bytes_per_token=bytes_per_token, rss_end_mib=shoal["rss_end_mib"],
-                          file_mib=shoal["file_mib"], kv_mib=shoal["kv_mib"])
+            result = dict(model=path.name, threads=t, shoal_pp=statistics.median(shoal_pp),
+                          llama_cpp_pp=statistics.median(peer_pp),
+                          shoal_tg=statistics.median(shoal_tg),
+                          llama_cpp_tg=statistics.median(peer_tg), tg_limit=limit,
+                          bandwidth_gbs=bandwidth[t] / 1e9, bytes_per_token=bytes_per_token,
+                          rss_end_mib=shoal["rss_end_mib"], file_mib=shoal["file_mib"],
+                          kv_mib=shoal["kv_mib"])
+            peer_pp, peer_tg = result["llama_cpp_pp"], result["llama_cpp_tg"]
             results.append(result)
             print(f"| {path.name} | {t} | {result['shoal_pp']:.1f} | {peer_pp:.1f} | "
                   f"{result['shoal_pp'] / peer_pp:.2f} | {result['shoal_tg']:.1f} | {peer_tg:.1f} | "

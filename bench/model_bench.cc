@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
     auto decoder = shoal::worker::Decoder::Create(**model, **pool);
     if (!pool.ok() || !decoder.ok()) return 1;
     Bench bench(**model, **decoder, **kv, blocks);
-    bench.Pass(std::span(prompt).first(std::min(o.pp, 16)), 0, logits);  // warm up
+    // Warm up with a full-size pass: buffers grow and pages are touched before timing.
+    bench.Pass(prompt, 0, logits);
     std::vector<double> pp, tg;
     for (int rep = 0; rep < o.reps; ++rep) {
       pp.push_back(o.pp / bench.Pass(prompt, 0, logits));

@@ -170,6 +170,19 @@ class LlamaCppServer:
         self.proc.wait(timeout=60)
 
 
+def shoal_run_decode_rate(model, prompts, max_tokens, threads):
+    """Median decode tokens/s of `shoal run` (no server) on the same prompts."""
+    rates = []
+    for text in prompts:
+        out = subprocess.run([str(ROOT / "build/cli/shoal"), "run", "--model", model, "--prompt",
+                              text, "-n", str(max_tokens), "--temperature", "0", "--threads",
+                              str(threads)], capture_output=True, text=True, check=True).stderr
+        m = re.search(r"generated: (\d+) tokens in ([\d.]+) s", out)
+        if m and int(m.group(1)) > 1:
+            rates.append((int(m.group(1)) - 1) / float(m.group(2)))
+    return statistics.median(rates)
+
+
 def step_overhead_share(metrics_text):
     def total(name):
         return sum(float(l.rsplit(" ", 1)[1]) for l in metrics_text.splitlines()
@@ -195,15 +208,22 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--shared-prefix-words", type=int, default=0)
     p.add_argument("--skip-llama-cpp", action="store_true")
+    p.add_argument("--shoal-run-reference", type=int, default=0, metavar="N",
+                   help="also time `shoal run` on N of the prompts (the 1-stream reference)")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
 
     import llama_cpp
     vocab = llama_cpp.Llama(model_path=args.model, vocab_only=True, verbose=False)
-    prompts = make_prompts(args.num_requests, args.prompt_words, args.shared_prefix_words, seed=1)
-    tokens = [vocab.tokenize(t.encode(), add_bos=True, special=False) for t in prompts]
-    print(f"{len(prompts)} prompts of {statistics.fmean(map(len, tokens)):.0f} tokens on average, "
-          f"max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
+    # Fresh prompts for every concurrency level (the shared prefix stays the same), so
+    # no level finds the previous level's prompts in a prefix cache.
+    prompts = {c: make_prompts(args.num_requests, args.prompt_words, args.shared_prefix_words,
+                               seed=c) for c in args.concurrency}
+    tokens = {c: [vocab.tokenize(t.encode(), add_bos=True, special=False) for t in prompts[c]]
+              for c in args.concurrency}
+    lengths = [len(t) for c in args.concurrency for t in tokens[c]]
+    print(f"{args.num_requests} prompts per level of {statistics.fmean(lengths):.0f} tokens on "
+          f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
     report = {"model": args.model, "args": vars(args) | {"json": str(args.json)}, "runs": []}
 
     configs = [("shoal", [])]
@@ -213,21 +233,28 @@ def main() -> int:
         server = ShoalServer(args.model, args.threads,
                              flags + ["--max-num-seqs", str(max(args.concurrency))])
         # A warm-up request: first-touch of the weights and KV pages.
-        server.request(tokens[0][:8], 2)
+        server.request(tokens[args.concurrency[0]][0][:8], 2)
         for c in args.concurrency:
-            fresh = [t + [] for t in tokens]
-            row = run_load(lambda i: server.request(fresh[i], args.max_tokens), fresh, c)
+            row = run_load(lambda i: server.request(tokens[c][i], args.max_tokens), tokens[c], c)
             row |= {"server": name, "concurrency": c}
             report["runs"].append(row)
             print(f"{name:22s} c={c:3d}  {fmt(row)}", flush=True)
         report[f"{name}_step_overhead_share"] = step_overhead_share(server.metrics())
         print(f"{name}: scheduler overhead {report[f'{name}_step_overhead_share']:.1%} of step time")
         server.stop()
+    if args.shoal_run_reference:
+        c = args.concurrency[0]
+        rate = shoal_run_decode_rate(args.model, prompts[c][:args.shoal_run_reference],
+                                     args.max_tokens, args.threads)
+        served = [r for r in report["runs"] if r["server"] == "shoal" and r["concurrency"] == c][0]
+        report["shoal_run_decode_tokens_per_s"] = rate
+        print(f"shoal run: decode {rate:.1f} tok/s; shoal scheduler at c={c}: "
+              f"{1 / served['tpot']['p50']:.1f} tok/s (1 / p50 TPOT)", flush=True)
     if not args.skip_llama_cpp:
         server = LlamaCppServer(args.model, args.threads)
-        server.request(prompts[0][:20], 2)
+        server.request("warm up", 2)
         for c in args.concurrency:
-            row = run_load(lambda i: server.request(prompts[i], args.max_tokens), prompts, c)
+            row = run_load(lambda i: server.request(prompts[c][i], args.max_tokens), prompts[c], c)
             row |= {"server": "llama.cpp", "concurrency": c}
             report["runs"].append(row)
             print(f"{'llama.cpp':22s} c={c:3d}  {fmt(row)}", flush=True)
