@@ -198,6 +198,22 @@ def fmt(row):
             f"p99 {row['tpot'].get('p99', 0) * 1e3:6.1f} ms")
 
 
+def llama_cpp_tokenizer(model):
+    import llama_cpp
+    vocab = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
+    return lambda text: vocab.tokenize(text.encode(), add_bos=True, special=False)
+
+
+def shoal_tokenizer(model):
+    """`shoal tokenize` (the same ids as llama.cpp's, see tests/model/tokenizer), for runs
+    without llama-cpp-python installed."""
+    def tokenize(text):
+        out = subprocess.run([str(ROOT / "build/cli/shoal"), "tokenize", "--model", model, text],
+                             capture_output=True, text=True, check=True).stdout
+        return [int(t) for t in out.split()]
+    return tokenize
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True)
@@ -213,14 +229,12 @@ def main() -> int:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
 
-    import llama_cpp
-    vocab = llama_cpp.Llama(model_path=args.model, vocab_only=True, verbose=False)
+    tokenize = shoal_tokenizer(args.model) if args.skip_llama_cpp else llama_cpp_tokenizer(args.model)
     # Fresh prompts for every concurrency level (the shared prefix stays the same), so
     # no level finds the previous level's prompts in a prefix cache.
     prompts = {c: make_prompts(args.num_requests, args.prompt_words, args.shared_prefix_words,
                                seed=c) for c in args.concurrency}
-    tokens = {c: [vocab.tokenize(t.encode(), add_bos=True, special=False) for t in prompts[c]]
-              for c in args.concurrency}
+    tokens = {c: [tokenize(t) for t in prompts[c]] for c in args.concurrency}
     lengths = [len(t) for c in args.concurrency for t in tokens[c]]
     print(f"{args.num_requests} prompts per level of {statistics.fmean(lengths):.0f} tokens on "
           f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
