@@ -226,6 +226,8 @@ def main() -> int:
     p.add_argument("--skip-llama-cpp", action="store_true")
     p.add_argument("--shoal-run-reference", type=int, default=0, metavar="N",
                    help="also time `shoal run` on N of the prompts (the 1-stream reference)")
+    p.add_argument("--scheduler-flag", action="append", default=[], metavar="FLAG",
+                   help="passed to `shoal scheduler` (repeatable), e.g. --scheduler-flag=--max-num-batched-tokens=256")
     p.add_argument("--json", type=Path)
     args = p.parse_args()
 
@@ -240,9 +242,9 @@ def main() -> int:
           f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
     report = {"model": args.model, "args": vars(args) | {"json": str(args.json)}, "runs": []}
 
-    configs = [("shoal", [])]
+    configs = [("shoal", list(args.scheduler_flag))]
     if args.shared_prefix_words:
-        configs.append(("shoal-no-prefix-cache", ["--enable-prefix-caching=false"]))
+        configs.append(("shoal-no-prefix-cache", args.scheduler_flag + ["--enable-prefix-caching=false"]))
     for name, flags in configs:
         server = ShoalServer(args.model, args.threads,
                              flags + ["--max-num-seqs", str(max(args.concurrency))])
