@@ -6,13 +6,11 @@ saw, and PromQL over the histograms (rate, histogram_quantile) gives sane answer
 
 Run by ctest as: prometheus_scrape_test.py --shoal build/cli/shoal --testdata build/testdata
 """
-import argparse
 import json
 import random
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -20,7 +18,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from shoal_processes import Scheduler, generate, greedy, load_stubs
+from shoal_processes import Scheduler, generate, greedy, parse_test_args
 
 SHOAL = ""
 TESTDATA = Path()
@@ -166,13 +164,8 @@ class PrometheusScrapeTest(unittest.TestCase):
 
 def main():
     global SHOAL, TESTDATA
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--shoal", required=True)
-    parser.add_argument("--testdata", required=True, type=Path)
-    args, rest = parser.parse_known_args()
-    SHOAL, TESTDATA = args.shoal, args.testdata
-    load_stubs()
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    SHOAL, TESTDATA, unittest_argv = parse_test_args()
+    unittest.main(argv=unittest_argv)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,14 @@ and /metrics answer, and SIGTERM drains and exits 0.
 
 Run by ctest as: scheduler_service_test.py --shoal build/cli/shoal --testdata build/testdata
 """
-import argparse
 import concurrent.futures
 import random
-import sys
 import time
 import unittest
 from pathlib import Path
 
 import grpc
-from shoal_processes import Scheduler, gemma_path, generate, greedy, load_stubs, pb
+from shoal_processes import Scheduler, gemma_path, generate, greedy, parse_test_args, pb
 
 SHOAL = ""
 TESTDATA = Path()
@@ -173,13 +171,8 @@ class ShutdownTest(unittest.TestCase):
 
 def main():
     global SHOAL, TESTDATA
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--shoal", required=True)
-    parser.add_argument("--testdata", required=True, type=Path)
-    args, rest = parser.parse_known_args()
-    SHOAL, TESTDATA = args.shoal, args.testdata
-    load_stubs()
-    unittest.main(argv=[sys.argv[0], "-v", *rest])
+    SHOAL, TESTDATA, unittest_argv = parse_test_args()
+    unittest.main(argv=unittest_argv)
 
 
 if __name__ == "__main__":

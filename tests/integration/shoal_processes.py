@@ -1,5 +1,6 @@
 """Helpers the process-level tests share: the generated gRPC stubs, a `shoal scheduler`
 process on loopback ports chosen at run time, and request builders."""
+import argparse
 import os
 import re
 import subprocess
@@ -26,6 +27,17 @@ def load_stubs():
                       f"--grpc_python_out={STUBS}", *map(str, (ROOT / "proto/shoal/v1").glob("*.proto"))])
     assert rc == 0, "protoc failed"
     sys.path.insert(0, STUBS)
+
+
+def parse_test_args() -> tuple[str, Path, list[str]]:
+    """The process tests' command line: (shoal binary, testdata dir, argv for unittest);
+    also generates the gRPC stubs."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shoal", required=True)
+    parser.add_argument("--testdata", required=True, type=Path)
+    args, rest = parser.parse_known_args()
+    load_stubs()
+    return args.shoal, args.testdata, [sys.argv[0], "-v", *rest]
 
 
 def gemma_path() -> str:
