@@ -138,7 +138,10 @@ class PrometheusScrapeTest(unittest.TestCase):
             completion_tokens += len(tokens)
             self.assertEqual(finish.usage.completion_tokens, len(tokens))
         p = self.prometheus
-        p.wait_for("sum(vllm:generation_tokens_total)", lambda v: v >= completion_tokens)
+        # Read from a scrape taken well after the last request ended, so every metric the
+        # engine updates at a request's end (counters, histograms) is in it.
+        settled = time.time() + 0.5
+        p.wait_for('timestamp(up{job="shoal"})', lambda t: t > settled, timeout=30)
         self.assertEqual(p.value("sum(vllm:generation_tokens_total)"), completion_tokens)
         self.assertEqual(p.value("sum(vllm:prompt_tokens_total)"), prompt_tokens)
         self.assertEqual(p.value('sum(vllm:request_success_total{finished_reason="length"})'), 6)
