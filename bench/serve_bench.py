@@ -242,7 +242,7 @@ def main() -> int:
           f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
     report = {"model": args.model, "args": vars(args) | {"json": str(args.json)}, "runs": []}
 
-    configs = [("shoal", list(args.scheduler_flag))]
+    configs = [("shoal", args.scheduler_flag)]
     if args.shared_prefix_words:
         configs.append(("shoal-no-prefix-cache", args.scheduler_flag + ["--enable-prefix-caching=false"]))
     for name, flags in configs:

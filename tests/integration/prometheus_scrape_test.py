@@ -2,7 +2,7 @@
 """A real Prometheus server (Debian's) scrapes `shoal scheduler`'s /metrics the way a
 deployment's would: the target is up with no scrape error (so the exposition parses),
 the vLLM-named series are there with their labels, counters equal what the grpcio client
-saw, and PromQL over the histograms (rate, histogram_quantile) gives sane answers.
+saw, and PromQL over the histograms (histogram_quantile) gives sane answers.
 
 Run by ctest as: prometheus_scrape_test.py --shoal build/cli/shoal --testdata build/testdata
 """
@@ -42,18 +42,17 @@ class Prometheus:
             f"scrape_configs:\n  - job_name: shoal\n    static_configs:\n"
             f"      - targets: ['{target}']\n")
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-        self.log = open(self.dir / "log", "w")
         for _ in range(5):
             self.address = f"127.0.0.1:{free_loopback_port()}"
-            self.proc = subprocess.Popen(
-                [binary, f"--config.file={self.dir / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address={self.address}",
-                 "--log.level=warn"],
-                stdout=subprocess.DEVNULL, stderr=self.log)
+            with open(self.dir / "log", "a") as log:  # the child keeps its own descriptor
+                self.proc = subprocess.Popen(
+                    [binary, f"--config.file={self.dir / 'prometheus.yml'}",
+                     f"--storage.tsdb.path={self.dir / 'data'}", f"--web.listen-address={self.address}",
+                     "--log.level=warn"],
+                    stdout=subprocess.DEVNULL, stderr=log)
             if self._wait_ready(60):
                 return
             self.stop()
-            self.log = open(self.dir / "log", "a")
         raise RuntimeError("prometheus did not start:\n" + (self.dir / "log").read_text())
 
     def _wait_ready(self, timeout) -> bool:
@@ -104,7 +103,6 @@ class Prometheus:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
 
 
 class PrometheusScrapeTest(unittest.TestCase):
