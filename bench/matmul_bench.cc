@@ -1,7 +1,8 @@
 // MatMul speed on a model's real weight matrices: for each distinct (type, shape) of a
 // GGUF file's 2-D weights, the median time of y = x·Wᵀ over T activation rows, as weight
 // bandwidth (GB/s of W streamed) and as integer/float throughput (G multiply-adds/s).
-// T = 1 is a decode step; larger T is prefill or batched decode.
+// T = 1 is a decode step; larger T is prefill or batched decode. Matrices that MatMul
+// can run interleaved (kernels/interleave.h) are measured in both layouts ("/i16").
 //
 //   build/bench/matmul_bench --model FILE [--tokens 1,64] [--threads 2] [--reps 20]
 //                            [--level scalar|avx2|avx512|avx512-vnni]
@@ -16,6 +17,7 @@
 
 #include "common/thread_pool.h"
 #include "kernels/cpu_features.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "model/model_file.h"
 #include "worker/model/model_weights.h"
@@ -97,18 +99,30 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(model.status().message()).c_str());
     return 1;
   }
-  auto weights = shoal::worker::ModelWeights::Create(**model);
+  // The file's own layout; interleavable matrices are measured in both layouts below.
+  auto weights = shoal::worker::ModelWeights::Create(**model, {.interleave = false});
   auto pool = shoal::ThreadPool::Create(o.threads);
   if (!weights.ok() || !pool.ok()) return 1;
   std::printf("level %s, %d threads\n", std::string(shoal::kernels::CpuLevelName(o.level)).c_str(),
               o.threads);
-  std::printf("%-22s %-5s %7s %6s %6s %9s %9s %8s\n", "tensor", "type", "rows", "cols", "tokens",
+  std::printf("%-22s %-9s %7s %6s %6s %9s %9s %8s\n", "tensor", "type", "rows", "cols", "tokens",
               "median us", "W GB/s", "GMAC/s");
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
   shoal::kernels::MatMulScratch scratch;
   for (const auto& [key, named] : DistinctMatrices(*weights)) {
-    const auto& [name, w] = named;
+    const auto& [name, rows] = named;
+    std::vector<shoal::kernels::WeightMatrix> layouts = {rows};
+    absl::StatusOr<shoal::kernels::InterleavedCopy> copy = absl::UnknownError("not made");
+    if (shoal::kernels::CanInterleave(rows) &&
+        shoal::kernels::HasInterleavedKernel(rows.type, o.level)) {
+      copy = shoal::kernels::InterleavedCopy::Create(rows, pool->get());
+      if (copy.ok()) layouts.push_back(copy->matrix());
+    }
+    for (const shoal::kernels::WeightMatrix& w : layouts) {
+    const std::string type_name =
+        std::string(shoal::GgmlTypeName(w.type)) +
+        (w.layout == shoal::kernels::WeightLayout::kInterleaved16 ? "/i16" : "");
     for (int n : o.tokens) {
       std::vector<float> x(n * w.n_cols), y(n * w.n_rows);
       for (float& v : x) v = normal(rng);
@@ -129,10 +143,11 @@ int main(int argc, char** argv) {
       const double median = us[us.size() / 2];
       const double bytes = static_cast<double>(w.n_rows) * w.row_bytes();
       const double macs = static_cast<double>(w.n_rows) * w.n_cols * n;
-      std::printf("%-22s %-5s %7lld %6lld %6d %9.1f %9.2f %8.1f\n", name.c_str(),
-                  std::string(shoal::GgmlTypeName(w.type)).c_str(), static_cast<long long>(w.n_rows),
+      std::printf("%-22s %-9s %7lld %6lld %6d %9.1f %9.2f %8.1f\n", name.c_str(),
+                  type_name.c_str(), static_cast<long long>(w.n_rows),
                   static_cast<long long>(w.n_cols), n, median, bytes / median / 1e3,
                   macs / median / 1e3);
+    }
     }
   }
   return 0;

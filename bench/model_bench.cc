@@ -4,7 +4,10 @@
 // resident memory after loading and after the runs.
 //
 //   build/bench/model_bench --model FILE [--pp 512] [--tg 128] [--reps 5] [--threads 1,2]
-//                           [--json]
+//                           [--interleave 1|0] [--json]
+//
+// --interleave 0 loads the weights in the file's layout instead of repacking them
+// (WeightOptions::interleave), to measure what the repacking buys.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -34,6 +37,7 @@ struct Options {
   int reps = 5;
   std::vector<int> threads = {1, 2};
   bool json = false;
+  bool interleave = true;
 };
 
 Options Parse(int argc, char** argv) {
@@ -47,6 +51,7 @@ Options Parse(int argc, char** argv) {
     }
     ++i;
     if (flag == "--model") o.model = value;
+    else if (flag == "--interleave") o.interleave = value != "0";
     else if (flag == "--pp") o.pp = std::stoi(value);
     else if (flag == "--tg") o.tg = std::stoi(value);
     else if (flag == "--reps") o.reps = std::stoi(value);
@@ -132,9 +137,10 @@ int main(int argc, char** argv) {
   const double rss_loaded = ResidentMib();
 
   std::vector<std::string> rows;
+  double rss_end = 0;  // the largest after a thread count's runs, its decoder still alive
   for (int threads : o.threads) {
     auto pool = shoal::ThreadPool::Create(threads);
-    auto decoder = shoal::worker::Decoder::Create(**model, **pool);
+    auto decoder = shoal::worker::Decoder::Create(**model, **pool, {.interleave = o.interleave});
     if (!pool.ok() || !decoder.ok()) return 1;
     Bench bench(**model, **decoder, **kv, blocks);
     // Warm up with a full-size pass: buffers grow and pages are touched before timing.
@@ -150,6 +156,7 @@ int main(int argc, char** argv) {
       }
       tg.push_back(o.tg / decode_seconds);
     }
+    rss_end = std::max(rss_end, ResidentMib());
     rows.push_back(fmt::format(
         "{{\"threads\": {}, \"pp\": {}, \"pp_tokens_per_s\": {:.2f}, \"tg\": {}, "
         "\"tg_tokens_per_s\": {:.2f}}}",
@@ -159,7 +166,6 @@ int main(int argc, char** argv) {
                   o.tg, Median(tg));
     }
   }
-  const double rss_end = ResidentMib();
   if (o.json) {
     std::printf("{\"model\": \"%s\", \"file_mib\": %.1f, \"kv_mib\": %.1f, "
                 "\"rss_loaded_mib\": %.1f, \"rss_end_mib\": %.1f, \"results\": [%s]}\n",

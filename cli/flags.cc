@@ -14,6 +14,9 @@ ABSL_FLAG(bool, add_special, true, "tokenize: add BOS/EOS as the model's tokeniz
 ABSL_FLAG(std::string, prompt, "", "run: the prompt text (with --chat: the user's message)");
 ABSL_FLAG(int32_t, n, 128, "run: the most tokens to generate");
 ABSL_FLAG(int32_t, threads, 0, "compute threads (0: one per core)");
+ABSL_FLAG(bool, interleave_weights, true,
+          "repack Q4_0/Q5_0/Q8_0 matrices at load into the layout the fastest kernels read "
+          "(a copy in RAM in place of the file's pages)");
 ABSL_FLAG(bool, chat, false, "run: render the prompt as a user turn with the chat template");
 ABSL_FLAG(bool, ignore_eos, false, "run: keep generating past end-of-generation tokens");
 ABSL_FLAG(float, temperature, 0.8f, "run: sampling temperature; 0 is greedy");

@@ -33,13 +33,14 @@ const std::vector<Command>& Commands() {
       {"run",
        "one generation: shoal run [--model FILE] --prompt TEXT [--chat] [-n N] [--threads T] "
        "[--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]",
-       {"model", "prompt", "chat", "n", "threads", "ignore_eos", "temperature", "top_k", "top_p",
+       {"model", "prompt", "chat", "n", "threads", "interleave_weights", "ignore_eos", "temperature", "top_k", "top_p",
         "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed"},
        shoal::cli::RunRun},
       {"scheduler",
        "one model replica's engine as a gRPC service: shoal scheduler [--model FILE] "
        "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T]",
-       {"model", "host", "port", "metrics_port", "world", "threads", "max_num_batched_tokens",
+       {"model", "host", "port", "metrics_port", "world", "threads", "interleave_weights",
+        "max_num_batched_tokens",
         "max_num_seqs", "long_prefill_token_threshold", "max_waiting", "block_size",
         "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
        shoal::cli::RunScheduler},

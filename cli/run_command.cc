@@ -109,7 +109,9 @@ absl::Status Run() {
   if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<ThreadPool> pool, ThreadPool::Create(threads));
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<worker::Decoder> decoder,
-                         worker::Decoder::Create(*model, *pool));
+                         worker::Decoder::Create(
+                             *model, *pool,
+                             {.interleave = absl::GetFlag(FLAGS_interleave_weights)}));
   const int64_t positions = static_cast<int64_t>(prompt.size()) + max_new;
   const int64_t n_blocks = (positions + worker::kDefaultBlockSize - 1) / worker::kDefaultBlockSize;
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<worker::KvCache> kv,

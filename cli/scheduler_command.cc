@@ -85,7 +85,8 @@ absl::Status Serve() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const int threads = ThreadsFromFlag();
-  auto worker = std::make_unique<InProcessWorkerClient>(worker::StepExecutorOptions{.threads = threads});
+  auto worker = std::make_unique<InProcessWorkerClient>(worker::StepExecutorOptions{
+      .threads = threads, .interleave_weights = absl::GetFlag(FLAGS_interleave_weights)});
   SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration, RegisterWorker(*worker, path));
   const scheduler::EngineCoreConfig config =
       EngineConfig(worker->executor()->model(), registration, path);

@@ -26,6 +26,11 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Tells the kernel the whole pages inside `range` (bytes of some read-only file
+  // mapping) are not needed for now, so they stop counting as this process's memory.
+  // They stay valid: a later read brings them back from the file. A hint; never fails.
+  static void DropResidentPages(std::span<const uint8_t> range);
+
  private:
   MappedFile(std::string path, const uint8_t* data, size_t size)
       : path_(std::move(path)), data_(data), size_(size) {}

@@ -21,13 +21,19 @@
 
 namespace shoal::kernels {
 
-// A weight matrix as a GGUF file stores it: n_rows rows (output features) of n_cols
-// elements (input features, ggml's ne[0]) of `type`, each row row_bytes() long.
+// How a weight matrix's bytes are arranged: as a GGUF file stores them (row after row),
+// or repacked at load into groups of 16 rows (kernels/interleave.h).
+enum class WeightLayout { kRows, kInterleaved16 };
+
+// A weight matrix: n_rows rows (output features) of n_cols elements (input features,
+// ggml's ne[0]) of `type`, each row row_bytes() long; n_rows · row_bytes() bytes in all
+// in either layout.
 struct WeightMatrix {
   GgmlType type = GgmlType::kF32;
   int64_t n_rows = 0;
   int64_t n_cols = 0;
   const uint8_t* data = nullptr;
+  WeightLayout layout = WeightLayout::kRows;
 
   int64_t row_bytes() const {
     const GgmlTypeTraits& traits = TraitsOf(type);

@@ -26,11 +26,16 @@ namespace {
 #include "kernels/matmul/simd/gemm_float.inc"
 #include "kernels/matmul/simd/quantize.inc"
 #include "kernels/matmul/simd/level_table.inc"
+#include "kernels/matmul/simd/gemm_interleaved.inc"
 
 }  // namespace
 
 const LevelKernels& Avx512VnniKernels() {
-  static const LevelKernels kernels = MakeLevelKernels();
+  static const LevelKernels kernels = [] {
+    LevelKernels k = MakeLevelKernels();
+    AddInterleavedKernels(k);
+    return k;
+  }();
   return kernels;
 }
 

@@ -1,5 +1,8 @@
 // The scalar level: every output element is one reference dot product
 // (vec_dot_scalar.h), and activations go through the reference quantizer.
+#include <vector>
+
+#include "kernels/interleave.h"
 #include "kernels/matmul/kernel_table.h"
 #include "kernels/matmul/vec_dot_scalar.h"
 
@@ -36,6 +39,24 @@ LevelKernels MakeScalarKernels() {
 }
 
 }  // namespace
+
+void InterleavedFallbackGemm(WeightKind kind, const GemmTile& tile) {
+  GgmlType type = GgmlType::kQ8_0;
+  if (kind == WeightKind::kQ4_0) type = GgmlType::kQ4_0;
+  if (kind == WeightKind::kQ5_0) type = GgmlType::kQ5_0;
+  const int64_t n_rows = tile.row_end;  // enough for DeinterleaveRow to find any row
+  const WeightMatrix w{.type = type, .n_rows = n_rows, .n_cols = tile.n_cols,
+                       .data = tile.weights, .layout = WeightLayout::kInterleaved16};
+  std::vector<uint8_t> row(tile.weight_row_bytes);
+  for (int64_t r = tile.row_begin; r < tile.row_end; ++r) {
+    DeinterleaveRow(w, r, row.data());
+    for (int64_t t = tile.token_begin; t < tile.token_end; ++t) {
+      const ActivationRow a =
+          ViewActivationRow(tile.layout, tile.activations + t * tile.layout.row_bytes);
+      tile.y[t * tile.y_stride + r] = VecDotScalar(kind, tile.n_cols, row.data(), a);
+    }
+  }
+}
 
 const LevelKernels& ScalarKernels() {
   static const LevelKernels kernels = MakeScalarKernels();

@@ -39,8 +39,18 @@ int WeightKindIndex(GgmlType type);
 
 struct LevelKernels {
   GemmFn gemm[kNumWeightKinds] = {};
+  // For weights in WeightLayout::kInterleaved16 (kernels/interleave.h), where the level
+  // has a fast kernel; null elsewhere (MatMul then runs InterleavedFallbackGemm). Tiles
+  // of these start and end on multiples of 16 rows. tile.weight_row_bytes is the GGUF
+  // row size, so a group of 16 rows is 16 · weight_row_bytes bytes.
+  GemmFn gemm_interleaved[kNumWeightKinds] = {};
   QuantizeRowFn quantize[kNumActivationKinds] = {};
 };
+
+// The reference for interleaved weights: each row put back in GGUF layout and run
+// through the scalar kernel, so its outputs equal the scalar level's on the original
+// matrix bit for bit. Any rows.
+void InterleavedFallbackGemm(WeightKind kind, const GemmTile& tile);
 
 // The table of a level (the caller checks the CPU supports it).
 const LevelKernels& KernelsFor(CpuLevel level);

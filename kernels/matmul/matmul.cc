@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul/activations.h"
 #include "kernels/matmul/kernel_table.h"
 
@@ -18,7 +19,8 @@ using matmul::ActivationLayout;
 using matmul::GemmTile;
 using matmul::LevelKernels;
 
-// Rows per unit of work handed to a thread: a multiple of every micro-tile height.
+// Rows per unit of work handed to a thread: a multiple of every micro-tile height and of
+// the interleaved layout's 16-row groups.
 constexpr int64_t kRowChunk = 16;
 
 absl::Status CheckShape(const MatMulArgs& args, CpuLevel level) {
@@ -47,6 +49,15 @@ absl::Status CheckShape(const MatMulArgs& args, CpuLevel level) {
       __builtin_mul_overflow(args.n_tokens, args.y_stride, &product) ||
       __builtin_mul_overflow(args.n_tokens, w.n_cols, &product)) {
     return absl::InvalidArgumentError("matmul: sizes overflow");
+  }
+  if (w.layout == WeightLayout::kInterleaved16) {
+    WeightMatrix rows = w;
+    rows.layout = WeightLayout::kRows;
+    if (!CanInterleave(rows)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "matmul: a {} x {} {} matrix cannot be in the interleaved layout", w.n_rows, w.n_cols,
+          GgmlTypeName(w.type)));
+    }
   }
   if (w.n_rows > 0 && w.data == nullptr) {
     return absl::InvalidArgumentError("matmul: weight data is null");
@@ -113,7 +124,12 @@ absl::Status MatMulOn(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool
                  .row_end = w.n_rows,
                  .token_begin = 0,
                  .token_end = args.n_tokens};
-  const matmul::GemmFn gemm = kernels.gemm[kind];
+  const bool interleaved = w.layout == WeightLayout::kInterleaved16;
+  const matmul::GemmFn gemm = interleaved ? kernels.gemm_interleaved[kind] : kernels.gemm[kind];
+  auto run_tile = [&](const GemmTile& tile) {
+    if (gemm != nullptr) gemm(tile);
+    else matmul::InterleavedFallbackGemm(static_cast<matmul::WeightKind>(kind), tile);
+  };
   const int64_t row_chunks = (w.n_rows + kRowChunk - 1) / kRowChunk;
   // Split the rows (every thread streams its own slice of W), unless there are too few
   // rows to go round and enough tokens instead.
@@ -131,7 +147,7 @@ absl::Status MatMulOn(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool
       tile.row_begin = begin * kRowChunk;
       tile.row_end = std::min(end * kRowChunk, w.n_rows);
     }
-    if (tile.row_begin < tile.row_end && tile.token_begin < tile.token_end) gemm(tile);
+    if (tile.row_begin < tile.row_end && tile.token_begin < tile.token_end) run_tile(tile);
   };
   if (parts == 1) {
     run_part(0);

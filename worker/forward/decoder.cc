@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/memory/memory.h"
-#include "common/dequantize.h"
+#include "kernels/interleave.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "kernels/ops/norm.h"
@@ -16,8 +16,10 @@ Decoder::Decoder(const model::ModelFile& model, ModelWeights weights, ThreadPool
 }
 
 absl::StatusOr<std::unique_ptr<Decoder>> Decoder::Create(const model::ModelFile& model,
-                                                         ThreadPool& pool) {
-  SHOAL_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Create(model));
+                                                         ThreadPool& pool,
+                                                         WeightOptions weight_options) {
+  if (weight_options.pool == nullptr) weight_options.pool = &pool;
+  SHOAL_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::Create(model, weight_options));
   return absl::WrapUnique(new Decoder(model, std::move(weights), pool));
 }
 
@@ -88,14 +90,12 @@ absl::Status Decoder::Forward(const ForwardBatch& batch, KvCache& kv, std::span<
 
 void Decoder::Embed(const ForwardBatch& batch) {
   const int64_t E = config_.n_embd;
-  const int64_t row_bytes = weights_.token_embd.row_bytes();
   const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
   pool_.ParallelFor(n_tokens, 8, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const uint8_t* row = weights_.token_embd.data + batch.tokens[t] * row_bytes;
       float* x = ws_.x.data() + t * E;
-      // Validated types and sizes: this cannot fail.
-      (void)Dequantize(weights_.token_embd.type, std::span(row, row_bytes), std::span(x, E));
+      // Validated types, sizes and token ids: this cannot fail.
+      (void)kernels::DequantizeMatrixRow(weights_.token_embd, batch.tokens[t], std::span(x, E));
       if (config_.embedding_scale != 1.0f) {
         for (int64_t i = 0; i < E; ++i) x[i] *= config_.embedding_scale;
       }

@@ -29,9 +29,12 @@ namespace shoal::worker {
 
 class Decoder {
  public:
-  // `model` and `pool` must outlive the decoder.
+  // `model` and `pool` must outlive the decoder. The weights load with
+  // `weight_options` (interleaved where that pays, by default), repacked on `pool`
+  // unless the options name another.
   static absl::StatusOr<std::unique_ptr<Decoder>> Create(const model::ModelFile& model,
-                                                         ThreadPool& pool);
+                                                         ThreadPool& pool,
+                                                         WeightOptions weight_options = {});
 
   // Runs `batch`: writes the K/V of its tokens into `kv` and the logits it asks for into
   // `logits` (batch.num_logit_rows() rows of n_vocab, in sequence order). Invalid

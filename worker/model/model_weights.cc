@@ -1,5 +1,7 @@
 #include "worker/model/model_weights.h"
 
+#include "absl/container/flat_hash_map.h"
+#include "common/mapped_file.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 
@@ -90,9 +92,68 @@ absl::StatusOr<LayerWeights> LoadLayer(const TensorLookup& lookup, const model::
   return w;
 }
 
+// Swaps every matrix that MatMul runs faster interleaved for an interleaved copy owned
+// by `weights`, and drops the file pages it came from (the copy is as large as they
+// are, so resident memory stays the file's size). A matrix that appears twice (the
+// output tied to the embedding) is copied once.
+class Interleaver {
+ public:
+  Interleaver(ModelWeights& weights, ThreadPool* pool) : weights_(weights), pool_(pool) {}
+
+  absl::Status Matrix(kernels::WeightMatrix& m) { return Stack(m, m.n_rows); }
+
+  // The experts are `count` matrices back to back: one interleaved stack keeps each
+  // expert's rows where Expert(e) looks for them, as each has whole 16-row groups.
+  absl::Status Experts(ExpertWeights& e) { return Stack(e.first, e.first.n_rows * e.count); }
+
+ private:
+  absl::Status Stack(kernels::WeightMatrix& first, int64_t total_rows) {
+    if (first.data == nullptr || !kernels::CanInterleave(first) ||
+        !kernels::HasInterleavedKernel(first.type)) {
+      return absl::OkStatus();
+    }
+    const uint8_t* original = first.data;
+    auto done = copies_.find(original);
+    if (done == copies_.end()) {
+      kernels::WeightMatrix stack = first;
+      stack.n_rows = total_rows;
+      SHOAL_ASSIGN_OR_RETURN(kernels::InterleavedCopy copy,
+                             kernels::InterleavedCopy::Create(stack, pool_));
+      MappedFile::DropResidentPages(
+          std::span(original, static_cast<size_t>(total_rows * stack.row_bytes())));
+      done = copies_.emplace(original, copy.matrix().data).first;
+      weights_.interleaved.push_back(std::move(copy));
+    }
+    first.data = done->second;
+    first.layout = kernels::WeightLayout::kInterleaved16;
+    return absl::OkStatus();
+  }
+
+  ModelWeights& weights_;
+  ThreadPool* pool_;
+  absl::flat_hash_map<const uint8_t*, const uint8_t*> copies_;
+};
+
+absl::Status InterleaveAll(ModelWeights& weights, ThreadPool* pool) {
+  Interleaver interleave(weights, pool);
+  SHOAL_RETURN_IF_ERROR(interleave.Matrix(weights.output));
+  for (LayerWeights& layer : weights.layers) {
+    for (kernels::WeightMatrix* m : {&layer.attn_q, &layer.attn_k, &layer.attn_v,
+                                     &layer.attn_output, &layer.ffn_gate, &layer.ffn_up,
+                                     &layer.ffn_down, &layer.ffn_gate_inp}) {
+      SHOAL_RETURN_IF_ERROR(interleave.Matrix(*m));
+    }
+    for (ExpertWeights* e : {&layer.ffn_gate_exps, &layer.ffn_up_exps, &layer.ffn_down_exps}) {
+      SHOAL_RETURN_IF_ERROR(interleave.Experts(*e));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<ModelWeights> ModelWeights::Create(const model::ModelFile& model) {
+absl::StatusOr<ModelWeights> ModelWeights::Create(const model::ModelFile& model,
+                                                  const WeightOptions& options) {
   const model::ModelConfig& c = model.config();
   const TensorLookup lookup(model.gguf());
   ModelWeights weights;
@@ -110,6 +171,12 @@ absl::StatusOr<ModelWeights> ModelWeights::Create(const model::ModelFile& model)
   for (int64_t layer = 0; layer < c.n_layer; ++layer) {
     SHOAL_ASSIGN_OR_RETURN(LayerWeights w, LoadLayer(lookup, c, layer));
     weights.layers.push_back(std::move(w));
+  }
+  if (options.interleave) {
+    SHOAL_RETURN_IF_ERROR(InterleaveAll(weights, options.pool));
+    // A tied embedding is the output matrix: it is looked up in the copy (a row per
+    // token, DequantizeMatrixRow), since the file pages under it were dropped.
+    if (c.tied_embeddings) weights.token_embd = weights.output;
   }
   return weights;
 }

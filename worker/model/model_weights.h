@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/thread_pool.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "model/model_file.h"
 
@@ -42,6 +44,14 @@ struct LayerWeights {
   ExpertWeights ffn_gate_exps, ffn_up_exps, ffn_down_exps;
 };
 
+struct WeightOptions {
+  // Repack the matrices the fastest MatMul kernels want interleaved
+  // (kernels/interleave.h) into owned copies at load, and let the kernel drop the
+  // mapped file pages they came from. Off: every matrix is a view of the file.
+  bool interleave = true;
+  ThreadPool* pool = nullptr;  // spreads the repacking when set
+};
+
 // Immutable after Create(); borrows the ModelFile's mapping, which must outlive it.
 struct ModelWeights {
   kernels::WeightMatrix token_embd;  // n_vocab rows of n_embd
@@ -49,8 +59,10 @@ struct ModelWeights {
   std::span<const float> output_norm;
   std::span<const float> rope_freqs;  // empty unless the model has frequency factors
   std::vector<LayerWeights> layers;
+  std::vector<kernels::InterleavedCopy> interleaved;  // owns the repacked matrices
 
-  static absl::StatusOr<ModelWeights> Create(const model::ModelFile& model);
+  static absl::StatusOr<ModelWeights> Create(const model::ModelFile& model,
+                                             const WeightOptions& options = {});
 };
 
 }  // namespace shoal::worker

@@ -57,7 +57,8 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
   SHOAL_ASSIGN_OR_RETURN(executor->model_, model::ModelFile::Open(request.model_path()));
   SHOAL_ASSIGN_OR_RETURN(executor->pool_, ThreadPool::Create(options.threads));
   SHOAL_ASSIGN_OR_RETURN(executor->decoder_,
-                         Decoder::Create(*executor->model_, *executor->pool_));
+                         Decoder::Create(*executor->model_, *executor->pool_,
+                                         {.interleave = options.interleave_weights}));
   const model::ModelConfig& config = executor->model_->config();
   KvCacheConfig kv_config{.block_size = request.kv_block_size() > 0 ? request.kv_block_size()
                                                                     : kDefaultBlockSize,

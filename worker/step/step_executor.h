@@ -29,6 +29,8 @@ struct StepExecutorOptions {
   // Bytes of RAM on this machine (0: read from the OS), for RegisterRequest's
   // memory_fraction.
   int64_t total_memory_bytes = 0;
+  // Repack weights at load for the fastest kernels (worker/model/model_weights.h).
+  bool interleave_weights = true;
 };
 
 class StepExecutor {

@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul/kernel_table.h"
 #include "tests/kernels/matmul/matmul_test_util.h"
 
@@ -61,9 +62,11 @@ Problem MakeProblem(GgmlType type, int64_t n_rows, int64_t n_cols, int64_t n_tok
 }
 
 // Runs `gemm` on rows [r0, n_rows) × tokens [t0, n_tokens); other outputs stay NaN.
-std::vector<float> RunGemm(GemmFn gemm, const Problem& p, int64_t r0, int64_t t0) {
+// `weights` replaces p.weights (the same matrix in another layout) when not null.
+std::vector<float> RunGemm(GemmFn gemm, const Problem& p, int64_t r0, int64_t t0,
+                           const uint8_t* weights = nullptr) {
   std::vector<float> y(p.n_tokens * p.n_rows, std::numeric_limits<float>::quiet_NaN());
-  const GemmTile tile{.weights = p.weights.data(),
+  const GemmTile tile{.weights = weights != nullptr ? weights : p.weights.data(),
                       .weight_row_bytes = p.weights.size() / p.n_rows,
                       .n_cols = p.n_cols,
                       .activations = p.activations.data(),
@@ -115,6 +118,86 @@ TEST_P(GemmLevelTest, MatchesScalarReference) {
       }
     }
   }
+}
+
+// The interleaved layout's kernels (where a level has them, and the scalar fallback
+// every other level runs) against the scalar kernel on the same matrix in GGUF layout.
+class InterleavedGemmTest : public ::testing::TestWithParam<GgmlType> {};
+
+template <WeightKind kKind>
+void FallbackGemm(const GemmTile& tile) {
+  InterleavedFallbackGemm(kKind, tile);
+}
+
+GemmFn FallbackFor(GgmlType type) {
+  switch (type) {
+    case GgmlType::kQ4_0: return FallbackGemm<WeightKind::kQ4_0>;
+    case GgmlType::kQ5_0: return FallbackGemm<WeightKind::kQ5_0>;
+    default: return FallbackGemm<WeightKind::kQ8_0>;
+  }
+}
+
+std::vector<uint8_t> Interleave(const Problem& p) {
+  std::vector<uint8_t> out(p.weights.size());
+  InterleaveRows({.type = p.type, .n_rows = p.n_rows, .n_cols = p.n_cols, .data = p.weights.data()},
+                 out.data());
+  return out;
+}
+
+TEST_P(InterleavedGemmTest, MatchesScalarReference) {
+  const GgmlType type = GetParam();
+  const int kind = WeightKindIndex(type);
+  for (int64_t n_cols : {32, 96, 640}) {
+    for (int64_t n_rows : {16, 48}) {
+      for (int64_t n_tokens : {1, 3, 4, 8, 13, 21}) {
+        const uint32_t seed = BaseSeed() ^ static_cast<uint32_t>(n_cols * 7919 + n_rows * 31 +
+                                                                 n_tokens + kind * 1000003);
+        SCOPED_TRACE(fmt::format("{}, seed {}", testing::ShapeName(type, n_rows, n_cols, n_tokens),
+                                 seed));
+        std::mt19937 rng(seed);
+        const Problem p = MakeProblem(type, n_rows, n_cols, n_tokens, rng);
+        const std::vector<uint8_t> interleaved = Interleave(p);
+        const std::vector<float> expected = RunGemm(ScalarKernels().gemm[kind], p, 0, 0);
+        // The fallback puts each row back and runs the scalar kernel: bit for bit equal.
+        const std::vector<float> exact = RunGemm(FallbackFor(type), p, 0, 0, interleaved.data());
+        for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(exact[i], expected[i]) << i;
+        for (CpuLevel level : SupportedCpuLevels()) {
+          const GemmFn fast = KernelsFor(level).gemm_interleaved[kind];
+          if (fast == nullptr) continue;
+          SCOPED_TRACE(CpuLevelName(level));
+          // A tile from the second group and the second token checks the offsets.
+          const int64_t r0 = n_rows > 16 ? 16 : 0, t0 = n_tokens > 1 ? 1 : 0;
+          for (auto [rb, tb] : {std::pair<int64_t, int64_t>{0, 0}, {r0, t0}}) {
+            const std::vector<float> actual = RunGemm(fast, p, rb, tb, interleaved.data());
+            for (int64_t t = 0; t < n_tokens; ++t) {
+              for (int64_t r = 0; r < n_rows; ++r) {
+                const size_t i = t * n_rows + r;
+                if (t < tb || r < rb) {
+                  ASSERT_TRUE(std::isnan(actual[i])) << "wrote outside its tile at " << t << "," << r;
+                  continue;
+                }
+                ASSERT_NEAR(actual[i], expected[i], p.bound[i]) << "token " << t << " row " << r;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedGemmTest,
+                         ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0),
+                         [](const auto& info) { return std::string(GgmlTypeName(info.param)); });
+
+// Levels that have the fast kernels must be the ones the machine would use: a VNNI
+// machine that silently fell back to the scalar path would be correct and 50x slower.
+TEST(InterleavedGemm, VnniLevelHasFastKernels) {
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0}) {
+    EXPECT_TRUE(HasInterleavedKernel(type, CpuLevel::kAvx512Vnni)) << GgmlTypeName(type);
+    EXPECT_FALSE(HasInterleavedKernel(type, CpuLevel::kScalar)) << GgmlTypeName(type);
+  }
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_K, CpuLevel::kAvx512Vnni));
 }
 
 std::vector<CpuLevel> SimdLevels() {

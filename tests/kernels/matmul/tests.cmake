@@ -10,3 +10,5 @@ shoal_test(matmul_kernels_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/kernels_test.cc
   LIBS shoal_matmul_test_util)
 shoal_test(matmul_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/matmul_test.cc
   LIBS shoal_matmul_test_util)
+shoal_test(matmul_interleave_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/interleave_test.cc
+  LIBS shoal_matmul_test_util)

@@ -25,12 +25,14 @@ class ForwardRunner {
   static absl::StatusOr<std::unique_ptr<ForwardRunner>> Create(const std::string& path,
                                                                kernels::KvType kv_type,
                                                                int threads = 2,
-                                                               int64_t num_blocks = 256) {
+                                                               int64_t num_blocks = 256,
+                                                               bool interleave = true) {
     auto runner = std::unique_ptr<ForwardRunner>(new ForwardRunner());
     SHOAL_ASSIGN_OR_RETURN(runner->model_, model::ModelFile::Open(path));
     SHOAL_ASSIGN_OR_RETURN(runner->pool_, ThreadPool::Create(threads));
     SHOAL_ASSIGN_OR_RETURN(runner->decoder_,
-                           worker::Decoder::Create(*runner->model_, *runner->pool_));
+                           worker::Decoder::Create(*runner->model_, *runner->pool_,
+                                                   {.interleave = interleave}));
     SHOAL_ASSIGN_OR_RETURN(runner->kv_,
                            worker::KvCache::Create(runner->model_->config(),
                                                    {.num_blocks = num_blocks, .type = kv_type}));

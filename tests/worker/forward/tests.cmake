@@ -4,3 +4,6 @@ shoal_test(logits_reference_test DATA
 shoal_test(batching_test DATA
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/batching_test.cc
   LIBS shoal::worker)
+shoal_test(interleaved_weights_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/interleaved_weights_test.cc
+  LIBS shoal::worker)
