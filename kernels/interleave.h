@@ -6,19 +6,25 @@
 // blocks of 16 consecutive rows sit together, arranged so that one 64-byte load holds
 // 4 quants of each of the 16 rows: an int8 dot product (vpdpbusd) against 4 activation
 // bytes broadcast then leaves row i's partial sum in lane i, the 16 block scales load as
-// one vector, and nothing is ever summed across lanes. The same bytes, moved: the copy
-// is exactly as large as the original. Types with 32-value blocks whose scale is a
-// single fp16 (Q4_0, Q5_0, Q8_0) are interleaved; a matrix whose row count is not a
-// multiple of 16 stays as it is.
+// one vector, and nothing is ever summed across lanes. Q4_0, Q5_0, Q8_0 and Q4_K are
+// interleaved; a matrix whose row count is not a multiple of 16 stays as it is. The
+// 32-blocks are the same bytes, moved (the copy is as large as the original); Q4_K
+// keeps its 6-bit scales and mins one byte each, 2.8% more.
 //
-// Layout: group g (rows 16g..16g+15), block b (columns 32b..32b+31) is one record of
-// 16 · type_size bytes at (g · n_blocks + b) · 16 · type_size:
+// Layout: group g (rows 16g..16g+15), block b (32 columns; Q4_K: a super-block of 256)
+// is one record at (g · n_blocks + b) · record bytes. In a 32-block's record
+// (16 · type_size bytes):
 //   d[16]           fp16 scale of each row's block                          (32 bytes)
 //   Q8_0: 8 vectors of 64 bytes; vector k, byte 4i+j = q(i, 4k+j) + 128 as uint8
 //   Q4_0/Q5_0: 4 vectors of 64 bytes; vector c, byte 4i+j = the GGUF nibble byte
 //              qs[4c+j] of row i (low nibble: element 4c+j, high: element 16+4c+j)
 //   Q5_0 only: 8 little-endian 64-bit masks, mask v = 2c+h, bit 4i+j = the fifth bit
 //              of element 16h+4c+j of row i
+// In a Q4_K record (2368 bytes):
+//   d[16], dmin[16]           fp16                                          (64 bytes)
+//   scales[8][16], mins[8][16] the 6-bit values of sub-block j, row i at [j][i]  (256)
+//   8 sub-blocks × 4 vectors:  vector (j, c), byte 4i+k = element 4c+k of row i's
+//                              sub-block j (low nibble) | element 16+4c+k (high)  (2048)
 #ifndef SHOAL_KERNELS_INTERLEAVE_H_
 #define SHOAL_KERNELS_INTERLEAVE_H_
 
@@ -36,16 +42,19 @@ namespace shoal::kernels {
 
 inline constexpr int64_t kInterleaveRows = 16;
 
-// Whether `w` (in GGUF row layout) can be interleaved: Q4_0, Q5_0 or Q8_0 with a row
-// count that is a positive multiple of 16.
+// Whether `w` (in GGUF row layout) can be interleaved: Q4_0, Q5_0, Q8_0 or Q4_K with a
+// row count that is a positive multiple of 16.
 bool CanInterleave(const WeightMatrix& w);
+
+// Bytes of w's interleaved form (w: CanInterleave, or already interleaved).
+int64_t InterleavedBytes(const WeightMatrix& w);
 
 // Whether MatMul at `level` has a fast kernel for interleaved matrices of `type` (every
 // level computes them correctly; only these are worth repacking for).
 bool HasInterleavedKernel(GgmlType type, CpuLevel level = BestCpuLevel());
 
 // Writes the interleaved form of `w` (CanInterleave) to `out`, which holds
-// w.n_rows · w.row_bytes() bytes. Groups are spread over `pool` when it is not null.
+// InterleavedBytes(w) bytes. Groups are spread over `pool` when it is not null.
 void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool = nullptr);
 
 // Writes row `row` of an interleaved matrix back in GGUF layout (w.row_bytes() bytes).

@@ -27,15 +27,89 @@ BlockFormat FormatOf(GgmlType type) {
   return type == GgmlType::kQ5_0 ? BlockFormat{.qh = 2, .qs = 6} : BlockFormat{};
 }
 
-int64_t RecordBytes(GgmlType type) { return kG * TraitsOf(type).type_size; }
+// Q4_K record: d[16], dmin[16] (fp16), scales[8][16], mins[8][16] (uint8, sub-block
+// major), then 8 sub-blocks of 4 nibble vectors.
+constexpr int kQ4KScales = 64, kQ4KMins = kQ4KScales + 128, kQ4KQuants = kQ4KMins + 128;
+constexpr int kQ4KRecordBytes = kQ4KQuants + 8 * 4 * kVector;
+
+int64_t RecordBytes(GgmlType type) {
+  return type == GgmlType::kQ4_K ? kQ4KRecordBytes : kG * TraitsOf(type).type_size;
+}
+
+// ggml's 12-byte packing of a Q4_K super-block's eight 6-bit scales and mins
+// (get_scale_min_k4), both ways.
+void UnpackScalesMins(const uint8_t* q, uint8_t* scales, uint8_t* mins) {
+  for (int j = 0; j < 4; ++j) {
+    scales[j] = q[j] & 63;
+    mins[j] = q[j + 4] & 63;
+    scales[j + 4] = (q[j + 8] & 15) | ((q[j] >> 6) << 4);
+    mins[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
+  }
+}
+void PackScalesMins(const uint8_t* scales, const uint8_t* mins, uint8_t* q) {
+  for (int j = 0; j < 4; ++j) {
+    q[j] = static_cast<uint8_t>(scales[j] | ((scales[j + 4] >> 4) << 6));
+    q[j + 4] = static_cast<uint8_t>(mins[j] | ((mins[j + 4] >> 4) << 6));
+    q[j + 8] = static_cast<uint8_t>((scales[j + 4] & 15) | ((mins[j + 4] & 15) << 4));
+  }
+}
+
+// Row i's Q4_K super-block between its GGUF form (d, dmin, 12 scale bytes, 128 nibble
+// bytes: qs[32n + l] holds element l of sub-block 2n low, of 2n+1 high) and the record.
+template <bool kToRecord>
+void MoveSuperBlockQ4K(int64_t i, uint8_t* record, uint8_t* block) {
+  uint8_t* scales = record + kQ4KScales;
+  uint8_t* mins = record + kQ4KMins;
+  uint8_t* vectors = record + kQ4KQuants;
+  uint8_t* qs = block + 16;
+  auto element = [qs](int j, int e) -> uint8_t {
+    const uint8_t byte = qs[32 * (j / 2) + e];
+    return j % 2 == 0 ? byte & 15 : byte >> 4;
+  };
+  if constexpr (kToRecord) {
+    std::memcpy(record + 2 * i, block, 2);
+    std::memcpy(record + 32 + 2 * i, block + 2, 2);
+    uint8_t sc[8], m[8];
+    UnpackScalesMins(block + 4, sc, m);
+    for (int j = 0; j < 8; ++j) {
+      scales[16 * j + i] = sc[j];
+      mins[16 * j + i] = m[j];
+      for (int c = 0; c < 4; ++c) {
+        for (int k = 0; k < 4; ++k) {
+          vectors[(4 * j + c) * kVector + 4 * i + k] =
+              static_cast<uint8_t>(element(j, 4 * c + k) | element(j, 16 + 4 * c + k) << 4);
+        }
+      }
+    }
+  } else {
+    std::memcpy(block, record + 2 * i, 2);
+    std::memcpy(block + 2, record + 32 + 2 * i, 2);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) {
+      sc[j] = scales[16 * j + i];
+      m[j] = mins[16 * j + i];
+    }
+    PackScalesMins(sc, m, block + 4);
+    for (int j = 0; j < 8; ++j) {
+      for (int e = 0; e < 32; ++e) {
+        const uint8_t byte = vectors[(4 * j + (e % 16) / 4) * kVector + 4 * i + e % 4];
+        const uint8_t nibble = e < 16 ? byte & 15 : byte >> 4;
+        qs[32 * (j / 2) + e] |= static_cast<uint8_t>(j % 2 == 0 ? nibble : nibble << 4);
+      }
+    }
+  }
+}
 
 // Moves one row's block between its GGUF form and its place in a record, either way.
 template <bool kToRecord>
 void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
+  if (type == GgmlType::kQ4_K) return MoveSuperBlockQ4K<kToRecord>(i, record, block);
   const BlockFormat f = FormatOf(type);
   auto move = [](uint8_t* rec, uint8_t* blk, int n) {
-    if constexpr (kToRecord) std::memcpy(rec, blk, n);
-    else std::memcpy(blk, rec, n);
+    if constexpr (kToRecord)
+      std::memcpy(rec, blk, n);
+    else
+      std::memcpy(blk, rec, n);
   };
   move(record + 2 * i, block, 2);
   uint8_t* vectors = record + kScaleBytes;
@@ -44,8 +118,10 @@ void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
       for (int j = 0; j < 4; ++j) {
         uint8_t& rec = vectors[kVector * k + 4 * i + j];
         uint8_t& blk = block[f.qs + 4 * k + j];
-        if constexpr (kToRecord) rec = blk ^ 0x80;
-        else blk = rec ^ 0x80;
+        if constexpr (kToRecord)
+          rec = blk ^ 0x80;
+        else
+          blk = rec ^ 0x80;
       }
     }
     return;
@@ -77,9 +153,13 @@ void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
 
 bool CanInterleave(const WeightMatrix& w) {
   const bool type_ok = w.type == GgmlType::kQ4_0 || w.type == GgmlType::kQ5_0 ||
-                       w.type == GgmlType::kQ8_0;
+                       w.type == GgmlType::kQ8_0 || w.type == GgmlType::kQ4_K;
   return type_ok && w.layout == WeightLayout::kRows && w.n_rows > 0 && w.n_rows % kG == 0 &&
-         w.n_cols > 0 && w.n_cols % 32 == 0;
+         w.n_cols > 0 && w.n_cols % TraitsOf(w.type).block_size == 0;
+}
+
+int64_t InterleavedBytes(const WeightMatrix& w) {
+  return w.n_rows / kG * (w.n_cols / TraitsOf(w.type).block_size) * RecordBytes(w.type);
 }
 
 bool HasInterleavedKernel(GgmlType type, CpuLevel level) {
@@ -88,7 +168,7 @@ bool HasInterleavedKernel(GgmlType type, CpuLevel level) {
 }
 
 void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool) {
-  const int64_t n_blocks = w.n_cols / 32, row_bytes = w.row_bytes();
+  const int64_t n_blocks = w.n_cols / TraitsOf(w.type).block_size, row_bytes = w.row_bytes();
   const int64_t type_size = TraitsOf(w.type).type_size, record = RecordBytes(w.type);
   auto groups = [&](int64_t begin, int64_t end) {
     std::vector<uint8_t> block(type_size);
@@ -104,12 +184,15 @@ void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool) {
     }
   };
   const int64_t n_groups = w.n_rows / kG;
-  if (pool != nullptr) pool->ParallelFor(n_groups, 16, groups);
-  else groups(0, n_groups);
+  if (pool != nullptr)
+    pool->ParallelFor(n_groups, 16, groups);
+  else
+    groups(0, n_groups);
 }
 
 void DeinterleaveRow(const WeightMatrix& w, int64_t row, uint8_t* out) {
-  const int64_t n_blocks = w.n_cols / 32, type_size = TraitsOf(w.type).type_size;
+  const int64_t n_blocks = w.n_cols / TraitsOf(w.type).block_size;
+  const int64_t type_size = TraitsOf(w.type).type_size;
   const int64_t g = row / kG, i = row % kG, record = RecordBytes(w.type);
   // The records are read-only; MoveBlock<false> only reads them.
   uint8_t* records = const_cast<uint8_t*>(w.data);
@@ -122,8 +205,8 @@ void DeinterleaveRow(const WeightMatrix& w, int64_t row, uint8_t* out) {
 
 absl::Status DequantizeMatrixRow(const WeightMatrix& w, int64_t row, std::span<float> out) {
   if (row < 0 || row >= w.n_rows || static_cast<int64_t>(out.size()) != w.n_cols) {
-    return absl::InvalidArgumentError(fmt::format(
-        "row {} of a {} x {} matrix into {} floats", row, w.n_rows, w.n_cols, out.size()));
+    return absl::InvalidArgumentError(fmt::format("row {} of a {} x {} matrix into {} floats", row,
+                                                  w.n_rows, w.n_cols, out.size()));
   }
   const int64_t row_bytes = w.row_bytes();
   if (w.layout == WeightLayout::kRows) {
@@ -140,11 +223,11 @@ void InterleavedCopy::Free::operator()(uint8_t* p) const { std::free(p); }
 absl::StatusOr<InterleavedCopy> InterleavedCopy::Create(const WeightMatrix& rows,
                                                         ThreadPool* pool) {
   if (!CanInterleave(rows)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "a {} x {} {} matrix cannot be interleaved", rows.n_rows, rows.n_cols,
-        GgmlTypeName(rows.type)));
+    return absl::InvalidArgumentError(fmt::format("a {} x {} {} matrix cannot be interleaved",
+                                                  rows.n_rows, rows.n_cols,
+                                                  GgmlTypeName(rows.type)));
   }
-  const size_t bytes = static_cast<size_t>(rows.n_rows * rows.row_bytes());
+  const size_t bytes = static_cast<size_t>(InterleavedBytes(rows));
   const size_t rounded = (bytes + 63) / 64 * 64;
   InterleavedCopy copy;
   copy.bytes_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, rounded)));

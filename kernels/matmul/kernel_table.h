@@ -41,8 +41,8 @@ struct LevelKernels {
   GemmFn gemm[kNumWeightKinds] = {};
   // For weights in WeightLayout::kInterleaved16 (kernels/interleave.h), where the level
   // has a fast kernel; null elsewhere (MatMul then runs InterleavedFallbackGemm). Tiles
-  // of these start and end on multiples of 16 rows. tile.weight_row_bytes is the GGUF
-  // row size, so a group of 16 rows is 16 · weight_row_bytes bytes.
+  // of these start and end on multiples of 16 rows; tile.weight_row_bytes is still the
+  // GGUF row size (the records' size is the layout's, kernels/interleave.h).
   GemmFn gemm_interleaved[kNumWeightKinds] = {};
   QuantizeRowFn quantize[kNumActivationKinds] = {};
 };

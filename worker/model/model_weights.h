@@ -1,5 +1,6 @@
 // Views of a model's weight tensors, resolved once at load by name from the GGUF
-// mapping (no copies): what each forward pass reads. Norm weights and RoPE frequency
+// mapping, except the matrices repacked for the kernels (WeightOptions): what each
+// forward pass reads. Norm weights and RoPE frequency
 // factors are float32 (never quantized, REFERENCE.md §2.3); matrices are any type the
 // matmul kernels accept.
 #ifndef SHOAL_WORKER_MODEL_MODEL_WEIGHTS_H_

@@ -3,8 +3,6 @@
 // results for every thread count and level, and what cannot be interleaved is refused.
 #include "kernels/interleave.h"
 
-#include "kernels/matmul/activations.h"
-
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -15,6 +13,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/matmul/activations.h"
 #include "tests/kernels/matmul/matmul_test_util.h"
 #include "tests/support/status_matchers.h"
 
@@ -26,7 +25,10 @@ using ::shoal::testing::IsOk;
 using ::shoal::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0};
+constexpr GgmlType kBlockTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K};
+
+int64_t ColumnsFor(GgmlType type) { return type == GgmlType::kQ4_K ? 768 : 640; }
 
 struct Matrix {
   std::vector<uint8_t> data;
@@ -46,8 +48,10 @@ int GgufQuant(const Matrix& m, int64_t r, int64_t b, int e) {
   const int64_t type_size = TraitsOf(m.view.type).type_size;
   const uint8_t* block = m.data.data() + r * m.view.row_bytes() + b * type_size;
   switch (m.view.type) {
-    case GgmlType::kQ8_0: return static_cast<int8_t>(block[2 + e]) + 128;
-    case GgmlType::kQ4_0: return e < 16 ? block[2 + e] & 15 : block[2 + e - 16] >> 4;
+    case GgmlType::kQ8_0:
+      return static_cast<int8_t>(block[2 + e]) + 128;
+    case GgmlType::kQ4_0:
+      return e < 16 ? block[2 + e] & 15 : block[2 + e - 16] >> 4;
     default: {
       uint32_t qh;
       std::memcpy(&qh, block + 2, 4);
@@ -73,7 +77,7 @@ int RecordQuant(GgmlType type, const uint8_t* record, int i, int e) {
 }
 
 TEST(InterleaveRows, PutsEveryQuantAndScaleWhereTheLayoutSays) {
-  for (GgmlType type : kTypes) {
+  for (GgmlType type : kBlockTypes) {
     SCOPED_TRACE(GgmlTypeName(type));
     const Matrix m = RandomMatrix(type, 32, 96, BaseSeed() + static_cast<uint32_t>(type));
     std::vector<uint8_t> out(m.data.size());
@@ -84,8 +88,10 @@ TEST(InterleaveRows, PutsEveryQuantAndScaleWhereTheLayoutSays) {
         const uint8_t* record = out.data() + (g * n_blocks + b) * record_bytes;
         for (int i = 0; i < 16; ++i) {
           const int64_t r = 16 * g + i;
-          ASSERT_EQ(std::memcmp(record + 2 * i, m.data.data() + r * m.view.row_bytes() +
-                                                    b * TraitsOf(type).type_size, 2), 0);
+          ASSERT_EQ(
+              std::memcmp(record + 2 * i,
+                          m.data.data() + r * m.view.row_bytes() + b * TraitsOf(type).type_size, 2),
+              0);
           for (int e = 0; e < 32; ++e) {
             ASSERT_EQ(RecordQuant(type, record, i, e), GgufQuant(m, r, b, e))
                 << "row " << r << " block " << b << " element " << e;
@@ -96,10 +102,53 @@ TEST(InterleaveRows, PutsEveryQuantAndScaleWhereTheLayoutSays) {
   }
 }
 
+// Q4_K: ggml's get_scale_min_k4 read of the 12 packed scale bytes.
+void ScaleMinK4(const uint8_t* q, int j, int& scale, int& min) {
+  if (j < 4) {
+    scale = q[j] & 63;
+    min = q[j + 4] & 63;
+  } else {
+    scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+TEST(InterleaveRows, PutsQ4KScalesMinsAndQuantsWhereTheLayoutSays) {
+  const Matrix m = RandomMatrix(GgmlType::kQ4_K, 32, 512, BaseSeed() + 99);
+  std::vector<uint8_t> out(InterleavedBytes(m.view));
+  ASSERT_EQ(out.size(), 2u * 2u * 2368u);
+  InterleaveRows(m.view, out.data());
+  for (int64_t g = 0; g < 2; ++g) {
+    for (int64_t sb = 0; sb < 2; ++sb) {
+      const uint8_t* record = out.data() + (g * 2 + sb) * 2368;
+      for (int i = 0; i < 16; ++i) {
+        const uint8_t* block = m.data.data() + (16 * g + i) * m.view.row_bytes() + sb * 144;
+        ASSERT_EQ(std::memcmp(record + 2 * i, block, 2), 0);           // d
+        ASSERT_EQ(std::memcmp(record + 32 + 2 * i, block + 2, 2), 0);  // dmin
+        for (int j = 0; j < 8; ++j) {
+          int scale, min;
+          ScaleMinK4(block + 4, j, scale, min);
+          ASSERT_EQ(record[64 + 16 * j + i], scale) << "row " << i << " sub-block " << j;
+          ASSERT_EQ(record[192 + 16 * j + i], min) << "row " << i << " sub-block " << j;
+          for (int e = 0; e < 32; ++e) {
+            // GGUF: qs[32n + l] holds element l of sub-block 2n (low), 2n+1 (high).
+            const uint8_t q = block[16 + 32 * (j / 2) + e];
+            const int expected = j % 2 == 0 ? q & 15 : q >> 4;
+            const uint8_t byte = record[320 + (4 * j + (e % 16) / 4) * 64 + 4 * i + e % 4];
+            ASSERT_EQ(e < 16 ? byte & 15 : byte >> 4, expected)
+                << "row " << i << " sub-block " << j << " element " << e;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(InterleaveRows, RowsComeBackUnchangedAndDequantizeTheSame) {
   for (GgmlType type : kTypes) {
     SCOPED_TRACE(GgmlTypeName(type));
-    const Matrix m = RandomMatrix(type, 48, 640, BaseSeed() + 17 * static_cast<uint32_t>(type));
+    const int64_t n_cols = ColumnsFor(type);
+    const Matrix m = RandomMatrix(type, 48, n_cols, BaseSeed() + 17 * static_cast<uint32_t>(type));
     ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(2));
     auto copy = InterleavedCopy::Create(m.view, pool.get());
     ASSERT_THAT(copy.status(), IsOk());
@@ -107,7 +156,7 @@ TEST(InterleaveRows, RowsComeBackUnchangedAndDequantizeTheSame) {
     EXPECT_EQ(w.layout, WeightLayout::kInterleaved16);
     const int64_t row_bytes = m.view.row_bytes();
     std::vector<uint8_t> row(row_bytes);
-    std::vector<float> expected(640), actual(640);
+    std::vector<float> expected(n_cols), actual(n_cols);
     for (int64_t r = 0; r < 48; ++r) {
       DeinterleaveRow(w, r, row.data());
       ASSERT_EQ(std::memcmp(row.data(), m.data.data() + r * row_bytes, row_bytes), 0) << r;
@@ -115,16 +164,17 @@ TEST(InterleaveRows, RowsComeBackUnchangedAndDequantizeTheSame) {
       ASSERT_THAT(DequantizeMatrixRow(w, r, actual), IsOk());
       ASSERT_EQ(actual, expected) << r;
     }
-    EXPECT_THAT(DequantizeMatrixRow(w, 48, actual), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("row 48")));
+    EXPECT_THAT(DequantizeMatrixRow(w, 48, actual),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("row 48")));
   }
 }
 
 TEST(InterleaveRows, RefusesWhatItCannotInterleave) {
   const Matrix q8 = RandomMatrix(GgmlType::kQ8_0, 24, 64, BaseSeed());
   EXPECT_FALSE(CanInterleave(q8.view));  // 24 rows: not whole groups
-  const Matrix k4 = RandomMatrix(GgmlType::kQ4_K, 16, 256, BaseSeed());
-  EXPECT_FALSE(CanInterleave(k4.view));
-  EXPECT_THAT(InterleavedCopy::Create(k4.view, nullptr).status(),
+  const Matrix k6 = RandomMatrix(GgmlType::kQ6_K, 16, 256, BaseSeed());
+  EXPECT_FALSE(CanInterleave(k6.view));
+  EXPECT_THAT(InterleavedCopy::Create(k6.view, nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be interleaved")));
   const Matrix ok = RandomMatrix(GgmlType::kQ8_0, 32, 64, BaseSeed());
   EXPECT_TRUE(CanInterleave(ok.view));
@@ -164,11 +214,12 @@ TEST(InterleavedMatMul, MatchesTheRowLayoutAtEveryLevelAndThreadCount) {
   for (GgmlType type : kTypes) {
     for (int64_t n_tokens : {1, 7, 16, 40}) {
       SCOPED_TRACE(fmt::format("{} tokens {}", GgmlTypeName(type), n_tokens));
-      const Matrix m = RandomMatrix(type, 80, 640, BaseSeed() + static_cast<uint32_t>(n_tokens));
+      const int64_t n_cols = ColumnsFor(type);
+      const Matrix m = RandomMatrix(type, 80, n_cols, BaseSeed() + static_cast<uint32_t>(n_tokens));
       auto copy = InterleavedCopy::Create(m.view, nullptr);
       ASSERT_THAT(copy.status(), IsOk());
       std::mt19937 rng(BaseSeed() + 5);
-      const std::vector<float> x = matmul::testing::RandomActivations(n_tokens, 640, rng);
+      const std::vector<float> x = matmul::testing::RandomActivations(n_tokens, n_cols, rng);
       const std::vector<double> bound = TwoSidedBound(m, x, n_tokens);
       for (CpuLevel level : SupportedCpuLevels()) {
         for (int threads : {1, 2, 3}) {
@@ -176,12 +227,18 @@ TEST(InterleavedMatMul, MatchesTheRowLayoutAtEveryLevelAndThreadCount) {
           ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(threads));
           MatMulScratch scratch;
           std::vector<float> expected(n_tokens * 80), actual(n_tokens * 80);
-          ASSERT_THAT(MatMul({.weights = &m.view, .x = x.data(), .n_tokens = n_tokens,
-                              .y = expected.data(), .y_stride = 80},
+          ASSERT_THAT(MatMul({.weights = &m.view,
+                              .x = x.data(),
+                              .n_tokens = n_tokens,
+                              .y = expected.data(),
+                              .y_stride = 80},
                              scratch, *pool, level),
                       IsOk());
-          ASSERT_THAT(MatMul({.weights = &copy->matrix(), .x = x.data(), .n_tokens = n_tokens,
-                              .y = actual.data(), .y_stride = 80},
+          ASSERT_THAT(MatMul({.weights = &copy->matrix(),
+                              .x = x.data(),
+                              .n_tokens = n_tokens,
+                              .y = actual.data(),
+                              .y_stride = 80},
                              scratch, *pool, level),
                       IsOk());
           for (size_t i = 0; i < actual.size(); ++i) {
@@ -200,9 +257,10 @@ TEST(InterleavedMatMul, RejectsAMatrixThatCannotBeInterleaved) {
   std::vector<float> x(64, 1.0f), y(24);
   MatMulScratch scratch;
   ASSERT_OK_AND_ASSIGN(auto pool, ThreadPool::Create(1));
-  EXPECT_THAT(MatMul({.weights = &w, .x = x.data(), .n_tokens = 1, .y = y.data(), .y_stride = 24},
-                     scratch, *pool),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be in the interleaved")));
+  EXPECT_THAT(
+      MatMul({.weights = &w, .x = x.data(), .n_tokens = 1, .y = y.data(), .y_stride = 24}, scratch,
+             *pool),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be in the interleaved")));
 }
 
 }  // namespace

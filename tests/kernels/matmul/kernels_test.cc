@@ -133,21 +133,25 @@ GemmFn FallbackFor(GgmlType type) {
   switch (type) {
     case GgmlType::kQ4_0: return FallbackGemm<WeightKind::kQ4_0>;
     case GgmlType::kQ5_0: return FallbackGemm<WeightKind::kQ5_0>;
+    case GgmlType::kQ4_K: return FallbackGemm<WeightKind::kQ4_K>;
     default: return FallbackGemm<WeightKind::kQ8_0>;
   }
 }
 
 std::vector<uint8_t> Interleave(const Problem& p) {
-  std::vector<uint8_t> out(p.weights.size());
-  InterleaveRows({.type = p.type, .n_rows = p.n_rows, .n_cols = p.n_cols, .data = p.weights.data()},
-                 out.data());
+  const WeightMatrix rows{.type = p.type, .n_rows = p.n_rows, .n_cols = p.n_cols,
+                          .data = p.weights.data()};
+  std::vector<uint8_t> out(InterleavedBytes(rows));
+  InterleaveRows(rows, out.data());
   return out;
 }
 
 TEST_P(InterleavedGemmTest, MatchesScalarReference) {
   const GgmlType type = GetParam();
   const int kind = WeightKindIndex(type);
-  for (int64_t n_cols : {32, 96, 640}) {
+  const std::vector<int64_t> column_counts =
+      type == GgmlType::kQ4_K ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 640};
+  for (int64_t n_cols : column_counts) {
     for (int64_t n_rows : {16, 48}) {
       for (int64_t n_tokens : {1, 3, 4, 8, 13, 21}) {
         const uint32_t seed = BaseSeed() ^ static_cast<uint32_t>(n_cols * 7919 + n_rows * 31 +
@@ -187,17 +191,18 @@ TEST_P(InterleavedGemmTest, MatchesScalarReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedGemmTest,
-                         ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0),
+                         ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0,
+                                           GgmlType::kQ4_K),
                          [](const auto& info) { return std::string(GgmlTypeName(info.param)); });
 
 // Levels that have the fast kernels must be the ones the machine would use: a VNNI
 // machine that silently fell back to the scalar path would be correct and 50x slower.
 TEST(InterleavedGemm, VnniLevelHasFastKernels) {
-  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0}) {
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
     EXPECT_TRUE(HasInterleavedKernel(type, CpuLevel::kAvx512Vnni)) << GgmlTypeName(type);
     EXPECT_FALSE(HasInterleavedKernel(type, CpuLevel::kScalar)) << GgmlTypeName(type);
   }
-  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_K, CpuLevel::kAvx512Vnni));
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ6_K, CpuLevel::kAvx512Vnni));
 }
 
 std::vector<CpuLevel> SimdLevels() {

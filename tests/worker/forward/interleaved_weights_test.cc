@@ -34,23 +34,27 @@ std::vector<const kernels::WeightMatrix*> Matrices(const ModelWeights& w) {
 TEST(InterleavedWeights, ExactlyTheInterleavableMatricesAreRepacked) {
   if (!kernels::HasInterleavedKernel(GgmlType::kQ8_0)) GTEST_SKIP() << "no VNNI on this CPU";
   for (const std::string arch : {"llama", "gemma3", "qwen3moe"}) {
-    SCOPED_TRACE(arch);
-    ASSERT_OK_AND_ASSIGN(auto model,
-                         model::ModelFile::Open(::shoal::testing::TestModelPath(arch, "q8_0")));
-    ASSERT_OK_AND_ASSIGN(ModelWeights file, ModelWeights::Create(*model, {.interleave = false}));
-    ASSERT_OK_AND_ASSIGN(ModelWeights packed, ModelWeights::Create(*model));
-    const auto before = Matrices(file), after = Matrices(packed);
-    ASSERT_EQ(before.size(), after.size());
-    int repacked = 0;
-    for (size_t i = 0; i < before.size(); ++i) {
-      const bool expected = kernels::CanInterleave(*before[i]);
-      EXPECT_EQ(after[i]->layout == kernels::WeightLayout::kInterleaved16, expected) << i;
-      EXPECT_EQ(after[i]->data != before[i]->data, expected) << i;
-      repacked += expected;
+    for (const std::string format : {"q8_0", "q4_k_m"}) {
+      SCOPED_TRACE(arch + "-" + format);
+      ASSERT_OK_AND_ASSIGN(auto model,
+                           model::ModelFile::Open(::shoal::testing::TestModelPath(arch, format)));
+      ASSERT_OK_AND_ASSIGN(ModelWeights file, ModelWeights::Create(*model, {.interleave = false}));
+      ASSERT_OK_AND_ASSIGN(ModelWeights packed, ModelWeights::Create(*model));
+      const auto before = Matrices(file), after = Matrices(packed);
+      ASSERT_EQ(before.size(), after.size());
+      int repacked = 0;
+      for (size_t i = 0; i < before.size(); ++i) {
+        const bool expected = kernels::CanInterleave(*before[i]);
+        EXPECT_EQ(after[i]->layout == kernels::WeightLayout::kInterleaved16, expected) << i;
+        EXPECT_EQ(after[i]->data != before[i]->data, expected) << i;
+        repacked += expected;
+      }
+      EXPECT_GT(repacked, 0);
+      // gemma3's 4002-row output is not whole groups of 16: it stays in the file.
+      if (format == "q8_0") {
+        EXPECT_EQ(packed.output.layout == kernels::WeightLayout::kRows, arch == "gemma3");
+      }
     }
-    EXPECT_GT(repacked, 0);
-    // gemma3's 4002-row output is not whole groups of 16: it stays in the file.
-    EXPECT_EQ(packed.output.layout == kernels::WeightLayout::kRows, arch == "gemma3");
   }
 }
 
@@ -83,30 +87,33 @@ TEST(InterleavedWeights, TiedEmbeddingRowsReadBackFromTheCopy) {
 // the first position, before any tipped value can spread.
 TEST(InterleavedWeights, ForwardGivesTheLogitsOfTheFileLayout) {
   for (const std::string arch : {"llama", "gemma3", "qwen3moe"}) {
-    SCOPED_TRACE(arch);
-    const std::string path = ::shoal::testing::TestModelPath(arch, "q8_0");
-    ASSERT_OK_AND_ASSIGN(auto file, ForwardRunner::Create(path, kernels::KvType::kF32, 2, 64,
-                                                          /*interleave=*/false));
-    ASSERT_OK_AND_ASSIGN(auto packed, ForwardRunner::Create(path, kernels::KvType::kF32, 2, 64));
-    std::vector<int32_t> tokens;
-    for (int i = 0; i < 40; ++i) tokens.push_back((i * 7919 + 13) % file->n_vocab());
-    const std::vector<int32_t> blocks = ForwardRunner::BlockTable(0, 8);
-    ASSERT_OK_AND_ASSIGN(auto expected, file->Run(tokens, 0, blocks, LogitsWanted::kAll));
-    ASSERT_OK_AND_ASSIGN(auto actual, packed->Run(tokens, 0, blocks, LogitsWanted::kAll));
-    ASSERT_EQ(actual.size(), expected.size());
-    const int64_t V = file->n_vocab();
-    for (size_t p = 0; p < tokens.size(); ++p) {
-      const std::span<const float> e(expected.data() + p * V, V), a(actual.data() + p * V, V);
-      double diff = 0.0, norm = 0.0;
-      for (int64_t v = 0; v < V; ++v) {
-        diff += (a[v] - e[v]) * (a[v] - e[v]);
-        norm += e[v] * e[v];
+    for (const std::string format : {"q8_0", "q4_k_m"}) {
+      SCOPED_TRACE(arch + "-" + format);
+      const std::string path = ::shoal::testing::TestModelPath(arch, format);
+      ASSERT_OK_AND_ASSIGN(auto file, ForwardRunner::Create(path, kernels::KvType::kF32, 2, 64,
+                                                            /*interleave=*/false));
+      ASSERT_OK_AND_ASSIGN(auto packed, ForwardRunner::Create(path, kernels::KvType::kF32, 2, 64));
+      std::vector<int32_t> tokens;
+      for (int i = 0; i < 40; ++i) tokens.push_back((i * 7919 + 13) % file->n_vocab());
+      const std::vector<int32_t> blocks = ForwardRunner::BlockTable(0, 8);
+      ASSERT_OK_AND_ASSIGN(auto expected, file->Run(tokens, 0, blocks, LogitsWanted::kAll));
+      ASSERT_OK_AND_ASSIGN(auto actual, packed->Run(tokens, 0, blocks, LogitsWanted::kAll));
+      ASSERT_EQ(actual.size(), expected.size());
+      const int64_t V = file->n_vocab();
+      for (size_t p = 0; p < tokens.size(); ++p) {
+        const std::span<const float> e(expected.data() + p * V, V), a(actual.data() + p * V, V);
+        double diff = 0.0, norm = 0.0;
+        for (int64_t v = 0; v < V; ++v) {
+          diff += (a[v] - e[v]) * (a[v] - e[v]);
+          norm += e[v] * e[v];
+        }
+        EXPECT_LT(std::sqrt(diff / norm), p == 0 ? 1e-4 : 5e-2) << "position " << p;
+        std::vector<float> sorted(e.begin(), e.end());
+        std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+        const float range = sorted[0] - *std::min_element(e.begin(), e.end());
+        if (sorted[0] - sorted[1] > 1e-2f * range)
+          EXPECT_EQ(ArgMax(a), ArgMax(e)) << "position " << p;
       }
-      EXPECT_LT(std::sqrt(diff / norm), p == 0 ? 1e-4 : 5e-2) << "position " << p;
-      std::vector<float> sorted(e.begin(), e.end());
-      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
-      const float range = sorted[0] - *std::min_element(e.begin(), e.end());
-      if (sorted[0] - sorted[1] > 1e-2f * range) EXPECT_EQ(ArgMax(a), ArgMax(e)) << "position " << p;
     }
   }
 }
