@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "kernels/matmul/activations.h"
+#include "kernels/matmul/interleave_kquant.h"
 #include "kernels/matmul/kernel_table.h"
 
 // GCC 12's own intrinsic headers trip -Wuninitialized with their `__Y = __Y` idiom.

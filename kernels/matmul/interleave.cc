@@ -8,6 +8,7 @@
 
 #include "common/dequantize.h"
 #include "fmt/format.h"
+#include "kernels/matmul/interleave_kquant.h"
 #include "kernels/matmul/kernel_table.h"
 
 namespace shoal::kernels {
@@ -27,83 +28,23 @@ BlockFormat FormatOf(GgmlType type) {
   return type == GgmlType::kQ5_0 ? BlockFormat{.qh = 2, .qs = 6} : BlockFormat{};
 }
 
-// Q4_K record: d[16], dmin[16] (fp16), scales[8][16], mins[8][16] (uint8, sub-block
-// major), then 8 sub-blocks of 4 nibble vectors.
-constexpr int kQ4KScales = 64, kQ4KMins = kQ4KScales + 128, kQ4KQuants = kQ4KMins + 128;
-constexpr int kQ4KRecordBytes = kQ4KQuants + 8 * 4 * kVector;
-
 int64_t RecordBytes(GgmlType type) {
-  return type == GgmlType::kQ4_K ? kQ4KRecordBytes : kG * TraitsOf(type).type_size;
-}
-
-// ggml's 12-byte packing of a Q4_K super-block's eight 6-bit scales and mins
-// (get_scale_min_k4), both ways.
-void UnpackScalesMins(const uint8_t* q, uint8_t* scales, uint8_t* mins) {
-  for (int j = 0; j < 4; ++j) {
-    scales[j] = q[j] & 63;
-    mins[j] = q[j + 4] & 63;
-    scales[j + 4] = (q[j + 8] & 15) | ((q[j] >> 6) << 4);
-    mins[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-  }
-}
-void PackScalesMins(const uint8_t* scales, const uint8_t* mins, uint8_t* q) {
-  for (int j = 0; j < 4; ++j) {
-    q[j] = static_cast<uint8_t>(scales[j] | ((scales[j + 4] >> 4) << 6));
-    q[j + 4] = static_cast<uint8_t>(mins[j] | ((mins[j + 4] >> 4) << 6));
-    q[j + 8] = static_cast<uint8_t>((scales[j + 4] & 15) | ((mins[j + 4] & 15) << 4));
-  }
-}
-
-// Row i's Q4_K super-block between its GGUF form (d, dmin, 12 scale bytes, 128 nibble
-// bytes: qs[32n + l] holds element l of sub-block 2n low, of 2n+1 high) and the record.
-template <bool kToRecord>
-void MoveSuperBlockQ4K(int64_t i, uint8_t* record, uint8_t* block) {
-  uint8_t* scales = record + kQ4KScales;
-  uint8_t* mins = record + kQ4KMins;
-  uint8_t* vectors = record + kQ4KQuants;
-  uint8_t* qs = block + 16;
-  auto element = [qs](int j, int e) -> uint8_t {
-    const uint8_t byte = qs[32 * (j / 2) + e];
-    return j % 2 == 0 ? byte & 15 : byte >> 4;
-  };
-  if constexpr (kToRecord) {
-    std::memcpy(record + 2 * i, block, 2);
-    std::memcpy(record + 32 + 2 * i, block + 2, 2);
-    uint8_t sc[8], m[8];
-    UnpackScalesMins(block + 4, sc, m);
-    for (int j = 0; j < 8; ++j) {
-      scales[16 * j + i] = sc[j];
-      mins[16 * j + i] = m[j];
-      for (int c = 0; c < 4; ++c) {
-        for (int k = 0; k < 4; ++k) {
-          vectors[(4 * j + c) * kVector + 4 * i + k] =
-              static_cast<uint8_t>(element(j, 4 * c + k) | element(j, 16 + 4 * c + k) << 4);
-        }
-      }
-    }
-  } else {
-    std::memcpy(block, record + 2 * i, 2);
-    std::memcpy(block + 2, record + 32 + 2 * i, 2);
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) {
-      sc[j] = scales[16 * j + i];
-      m[j] = mins[16 * j + i];
-    }
-    PackScalesMins(sc, m, block + 4);
-    for (int j = 0; j < 8; ++j) {
-      for (int e = 0; e < 32; ++e) {
-        const uint8_t byte = vectors[(4 * j + (e % 16) / 4) * kVector + 4 * i + e % 4];
-        const uint8_t nibble = e < 16 ? byte & 15 : byte >> 4;
-        qs[32 * (j / 2) + e] |= static_cast<uint8_t>(j % 2 == 0 ? nibble : nibble << 4);
-      }
-    }
-  }
+  return type == GgmlType::kQ4_K ? matmul::kQ4KRecordBytes : kG * TraitsOf(type).type_size;
 }
 
 // Moves one row's block between its GGUF form and its place in a record, either way.
 template <bool kToRecord>
 void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
-  if (type == GgmlType::kQ4_K) return MoveSuperBlockQ4K<kToRecord>(i, record, block);
+  if (type == GgmlType::kQ4_K) {
+    if constexpr (kToRecord) matmul::Q4KToRecord(i, block, record);
+    else matmul::Q4KFromRecord(i, record, block);
+    return;
+  }
+  if (type == GgmlType::kQ6_K) {
+    if constexpr (kToRecord) matmul::Q6KToRecord(i, block, record);
+    else matmul::Q6KFromRecord(i, record, block);
+    return;
+  }
   const BlockFormat f = FormatOf(type);
   auto move = [](uint8_t* rec, uint8_t* blk, int n) {
     if constexpr (kToRecord)
@@ -153,7 +94,8 @@ void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
 
 bool CanInterleave(const WeightMatrix& w) {
   const bool type_ok = w.type == GgmlType::kQ4_0 || w.type == GgmlType::kQ5_0 ||
-                       w.type == GgmlType::kQ8_0 || w.type == GgmlType::kQ4_K;
+                       w.type == GgmlType::kQ8_0 || w.type == GgmlType::kQ4_K ||
+                       w.type == GgmlType::kQ6_K;
   return type_ok && w.layout == WeightLayout::kRows && w.n_rows > 0 && w.n_rows % kG == 0 &&
          w.n_cols > 0 && w.n_cols % TraitsOf(w.type).block_size == 0;
 }

@@ -5,6 +5,7 @@ shoal_kernel_sources(scalar
   ${CMAKE_CURRENT_LIST_DIR}/activations.cc
   ${CMAKE_CURRENT_LIST_DIR}/gemm_scalar.cc
   ${CMAKE_CURRENT_LIST_DIR}/interleave.cc
+  ${CMAKE_CURRENT_LIST_DIR}/interleave_kquant.cc
   ${CMAKE_CURRENT_LIST_DIR}/kernel_table.cc
   ${CMAKE_CURRENT_LIST_DIR}/matmul.cc
   ${CMAKE_CURRENT_LIST_DIR}/vec_dot_scalar.cc

@@ -134,6 +134,7 @@ GemmFn FallbackFor(GgmlType type) {
     case GgmlType::kQ4_0: return FallbackGemm<WeightKind::kQ4_0>;
     case GgmlType::kQ5_0: return FallbackGemm<WeightKind::kQ5_0>;
     case GgmlType::kQ4_K: return FallbackGemm<WeightKind::kQ4_K>;
+    case GgmlType::kQ6_K: return FallbackGemm<WeightKind::kQ6_K>;
     default: return FallbackGemm<WeightKind::kQ8_0>;
   }
 }
@@ -150,7 +151,8 @@ TEST_P(InterleavedGemmTest, MatchesScalarReference) {
   const GgmlType type = GetParam();
   const int kind = WeightKindIndex(type);
   const std::vector<int64_t> column_counts =
-      type == GgmlType::kQ4_K ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 640};
+      TraitsOf(type).block_size == 256 ? std::vector<int64_t>{256, 768}
+                                       : std::vector<int64_t>{32, 96, 640};
   for (int64_t n_cols : column_counts) {
     for (int64_t n_rows : {16, 48}) {
       for (int64_t n_tokens : {1, 3, 4, 8, 13, 21}) {
@@ -192,17 +194,18 @@ TEST_P(InterleavedGemmTest, MatchesScalarReference) {
 
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedGemmTest,
                          ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0,
-                                           GgmlType::kQ4_K),
+                                           GgmlType::kQ4_K, GgmlType::kQ6_K),
                          [](const auto& info) { return std::string(GgmlTypeName(info.param)); });
 
 // Levels that have the fast kernels must be the ones the machine would use: a VNNI
 // machine that silently fell back to the scalar path would be correct and 50x slower.
 TEST(InterleavedGemm, VnniLevelHasFastKernels) {
-  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
+  for (GgmlType type :
+       {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
     EXPECT_TRUE(HasInterleavedKernel(type, CpuLevel::kAvx512Vnni)) << GgmlTypeName(type);
     EXPECT_FALSE(HasInterleavedKernel(type, CpuLevel::kScalar)) << GgmlTypeName(type);
   }
-  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ6_K, CpuLevel::kAvx512Vnni));
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ5_K, CpuLevel::kAvx512Vnni));
 }
 
 std::vector<CpuLevel> SimdLevels() {
