@@ -12,6 +12,7 @@ int RunInfo(const std::vector<std::string>& args);
 int RunTokenize(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
 int RunScheduler(const std::vector<std::string>& args);
+int RunSelftest(const std::vector<std::string>& args);
 
 }  // namespace shoal::cli
 

@@ -17,6 +17,8 @@ ABSL_DECLARE_FLAG(std::string, prompt);
 ABSL_DECLARE_FLAG(int32_t, n);
 ABSL_DECLARE_FLAG(int32_t, threads);
 ABSL_DECLARE_FLAG(bool, interleave_weights);
+ABSL_DECLARE_FLAG(std::string, backend);
+ABSL_DECLARE_FLAG(int32_t, device_index);
 ABSL_DECLARE_FLAG(bool, chat);
 ABSL_DECLARE_FLAG(bool, ignore_eos);
 ABSL_DECLARE_FLAG(float, temperature);

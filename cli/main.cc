@@ -44,6 +44,11 @@ const std::vector<Command>& Commands() {
         "max_num_seqs", "long_prefill_token_threshold", "max_waiting", "block_size",
         "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
        shoal::cli::RunScheduler},
+      {"selftest",
+       "every op on a backend against the CPU reference: shoal selftest --backend cuda "
+       "[--device-index K] [--seed S]",
+       {"backend", "device_index", "seed"},
+       shoal::cli::RunSelftest},
   };
   return commands;
 }

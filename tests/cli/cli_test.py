@@ -132,10 +132,12 @@ class RunTest(unittest.TestCase):
         expected = shoal("tokenize", "--decode", "--noadd_special",
                          " ".join(map(str, expected_ids)))
         self.assertEqual(expected.returncode, 0, expected.stderr)
-        result = shoal("run", "--prompt", prompt["text"], "-n", "16", "--temperature", "0",
-                       "--ignore_eos", "--threads", "2")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, expected.stdout + "\n")
+        # Both weight layouts: repacked for the fast kernels (the default) and the file's.
+        for layout in ("--interleave_weights", "--interleave_weights=false"):
+            result = shoal("run", "--prompt", prompt["text"], "-n", "16", "--temperature", "0",
+                           "--ignore_eos", "--threads", "2", layout)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(result.stdout, expected.stdout + "\n", layout)
         # Statistics go to stderr only.
         self.assertRegex(result.stderr, r"prompt: \d+ tokens in .* tokens/s\); generated: 16 tokens")
 
@@ -169,6 +171,28 @@ class RunTest(unittest.TestCase):
         result = shoal("run")
         self.assertEqual(result.returncode, 1)
         self.assertIn("--prompt is empty", result.stderr)
+
+
+class SelftestTest(unittest.TestCase):
+    def test_cuda_without_a_gpu_reports_every_case_not_run(self):
+        # CI machines have no GPU: nothing may read as passed, and the exit code says the
+        # check is incomplete (2), not that it passed (0).
+        result = shoal("selftest", "--backend", "cuda")
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"(\d+) cases: 0 passed, 0 failed, 0 errors, \1 not run")
+        self.assertRegex(result.stdout, r"no CUDA device|built without CUDA")
+        for op in ("rms_norm", "rope", "softmax", "top_k", "matmul", "forward logits"):
+            self.assertIn(op, result.stdout)
+
+    def test_cpu_reference_against_itself_passes(self):
+        result = shoal("selftest", "--backend", "cpu", "--seed", "3")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"(\d+) cases: \1 passed, 0 failed, 0 errors, 0 not run")
+
+    def test_unknown_backend_is_an_error(self):
+        result = shoal("selftest", "--backend", "tpu")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--backend must be cuda or cpu", result.stderr)
 
 
 class UsageTest(unittest.TestCase):

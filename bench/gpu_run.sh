@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine, from the repository root, with build/gpu-bundle carried
+# (bench/gpu_bundle.sh made it): the device's facts, then `shoal selftest --backend
+# cuda` (every op against the CPU reference; exit 0 only if all passed and nothing was
+# left out) and the self-test's GoogleTest suite. Logs go to $OUT for docs/gpu-validation.md.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/shoal-gpu}
+mkdir -p "$out"
+bundle=build/gpu-bundle
+export LD_LIBRARY_PATH="$PWD/$bundle/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvcc --version | tail -2
+} 2>&1 | tee "$out/device.txt"
+"$bundle/shoal" selftest --backend cuda 2>&1 | tee "$out/selftest.txt"
+selftest_rc=${PIPESTATUS[0]}
+"$bundle/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -25
+test_rc=${PIPESTATUS[0]}
+echo "shoal selftest exit code $selftest_rc; selftest_test exit code $test_rc" | tee -a "$out/device.txt"

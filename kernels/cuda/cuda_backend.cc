@@ -1,0 +1,259 @@
+// The CUDA backend's self-test face (kernels/selftest/op_backend.h): each op copies its
+// inputs to the device, runs the kernel (cuda_kernels.h) or cuBLAS, synchronises, and
+// copies the result back. Slow by design and never on the serving path; what it checks
+// is that the kernels compute what the CPU reference computes.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <vector>
+
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/device_buffer.h"
+#include "kernels/selftest/op_backend.h"
+
+namespace shoal::kernels::selftest {
+namespace {
+
+using cuda::CudaStatus;
+using cuda::DeviceBuffer;
+using cuda::ToDevice;
+using cuda::ToHost;
+
+absl::Status CublasStatus(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
+  return absl::InternalError(fmt::format("{}: cuBLAS status {}", what, static_cast<int>(status)));
+}
+
+absl::Status Finish(cudaError_t launch, const char* what) {
+  SHOAL_RETURN_IF_ERROR(CudaStatus(launch, what));
+  return CudaStatus(cudaDeviceSynchronize(), what);
+}
+
+absl::Status Rows(size_t size, int64_t n, const char* op) {
+  if (n <= 0 || size % static_cast<size_t>(n) != 0) {
+    return absl::InvalidArgumentError(fmt::format("{}: {} values are not rows of {}", op, size, n));
+  }
+  return absl::OkStatus();
+}
+
+// Device kernels trust their sizes, so every op checks them on the host first.
+absl::Status Sized(size_t actual, size_t expected, const char* what) {
+  if (actual != expected) {
+    return absl::InvalidArgumentError(fmt::format("{}: {} values, expected {}", what, actual, expected));
+  }
+  return absl::OkStatus();
+}
+
+class CudaBackend : public OpBackend {
+ public:
+  CudaBackend(int device, std::string name, cublasHandle_t cublas)
+      : device_(device), name_(std::move(name)), cublas_(cublas) {}
+  ~CudaBackend() override { cublasDestroy(cublas_); }
+
+  std::string name() const override { return name_; }
+
+  absl::Status RmsNorm(std::span<const float> x, std::span<const float> w, NormWeight convention,
+                       float eps, int64_t n, std::span<float> y) override {
+    SHOAL_RETURN_IF_ERROR(Rows(x.size(), n, "rms_norm"));
+    SHOAL_RETURN_IF_ERROR(Sized(y.size(), x.size(), "rms_norm output"));
+    if (convention != NormWeight::kNone) SHOAL_RETURN_IF_ERROR(Sized(w.size(), n, "rms_norm weight"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dw, ToDevice(w));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchRmsNorm(dx.as<float>(), dw.as<float>(), static_cast<int>(convention), eps, n,
+                            static_cast<int64_t>(x.size()) / n, dy.as<float>(), nullptr),
+        "rms_norm"));
+    return ToHost(dy, y);
+  }
+
+  absl::Status Rope(const RopeParams& params, std::span<const int64_t> positions,
+                    int64_t n_heads, int64_t head_dim, std::span<float> x) override {
+    if (params.n_rot <= 0 || params.n_rot % 2 != 0 || params.n_rot > head_dim) {
+      return absl::InvalidArgumentError(
+          fmt::format("rope: n_rot {} must be even and in (0, head_dim {}]", params.n_rot, head_dim));
+    }
+    SHOAL_RETURN_IF_ERROR(Sized(x.size(), positions.size() * n_heads * head_dim, "rope input"));
+    // The angles come from the CPU's RopeAngles, as the serving path will compute them
+    // once per step for all layers: ggml's repeated-multiplication powers, exactly.
+    std::vector<float> cos_sin(positions.size() * params.n_rot);
+    for (size_t t = 0; t < positions.size(); ++t) {
+      RopeAngles(params, positions[t], cos_sin.data() + t * params.n_rot);
+    }
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice<float>(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dcs, ToDevice<float>(cos_sin));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchRope(dx.as<float>(), dcs.as<float>(), static_cast<int64_t>(positions.size()),
+                         n_heads, head_dim, params.n_rot, params.style == RopeStyle::kNeox,
+                         nullptr),
+        "rope"));
+    return ToHost(dx, x);
+  }
+
+  absl::Status SwiGlu(std::span<const float> gate, std::span<const float> up,
+                      std::span<float> out) override {
+    return Gated(gate, up, out, cuda::LaunchSwiGlu, "swiglu");
+  }
+  absl::Status GeGluTanh(std::span<const float> gate, std::span<const float> up,
+                         std::span<float> out) override {
+    return Gated(gate, up, out, cuda::LaunchGeGluTanh, "geglu_tanh");
+  }
+
+  absl::Status Softmax(std::span<const float> x, int64_t n, std::span<float> y) override {
+    SHOAL_RETURN_IF_ERROR(Rows(x.size(), n, "softmax"));
+    SHOAL_RETURN_IF_ERROR(Sized(y.size(), x.size(), "softmax output"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchSoftmax(dx.as<float>(), n,
+                                                     static_cast<int64_t>(x.size()) / n,
+                                                     dy.as<float>(), nullptr),
+                                 "softmax"));
+    return ToHost(dy, y);
+  }
+
+  absl::Status TopK(std::span<const float> x, int64_t n, int64_t k, std::span<int32_t> indices,
+                    std::span<float> values) override {
+    SHOAL_RETURN_IF_ERROR(Rows(x.size(), n, "top_k"));
+    SHOAL_RETURN_IF_ERROR(Sized(indices.size(), x.size() / n * k, "top_k indices"));
+    SHOAL_RETURN_IF_ERROR(Sized(values.size(), x.size() / n * k, "top_k values"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer di, DeviceBuffer::Allocate(indices.size_bytes()));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dv, DeviceBuffer::Allocate(values.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchTopK(dx.as<float>(), n,
+                                                  static_cast<int64_t>(x.size()) / n, k,
+                                                  di.as<int32_t>(), dv.as<float>(), nullptr),
+                                 "top_k"));
+    SHOAL_RETURN_IF_ERROR(ToHost(di, indices));
+    return ToHost(dv, values);
+  }
+
+  absl::Status Argmax(std::span<const float> x, int64_t n, std::span<int32_t> out) override {
+    SHOAL_RETURN_IF_ERROR(Rows(x.size(), n, "argmax"));
+    SHOAL_RETURN_IF_ERROR(Sized(out.size(), x.size() / n, "argmax output"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dout, DeviceBuffer::Allocate(out.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchArgmax(dx.as<float>(), n,
+                                                    static_cast<int64_t>(x.size()) / n,
+                                                    dout.as<int32_t>(), nullptr),
+                                 "argmax"));
+    return ToHost(dout, out);
+  }
+
+  absl::Status GetRows(const WeightMatrix& table, std::span<const int32_t> ids,
+                       std::span<float> out) override {
+    SHOAL_RETURN_IF_ERROR(CheckDeviceLayout(table, "get_rows"));
+    SHOAL_RETURN_IF_ERROR(Sized(out.size(), ids.size() * table.n_cols, "get_rows output"));
+    for (int32_t id : ids) {
+      if (id < 0 || id >= table.n_rows) {
+        return absl::InvalidArgumentError(
+            fmt::format("get_rows: row {} is outside [0, {})", id, table.n_rows));
+      }
+    }
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dtable, ToDevice(MatrixBytes(table)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dids, ToDevice(ids));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dout, DeviceBuffer::Allocate(out.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchDequantizeRows(static_cast<int>(table.type), dtable.as<uint8_t>(),
+                                   table.row_bytes(), table.n_cols, dids.as<int32_t>(),
+                                   static_cast<int64_t>(ids.size()), dout.as<float>(), nullptr),
+        "get_rows"));
+    return ToHost(dout, out);
+  }
+
+  // Dequantizes W to float32 on the device, then one cuBLAS SGEMM: the issue's "dequantize
+  // at load" path, which the serving backend will keep next to dequantizing kernels.
+  absl::Status MatMul(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
+                      std::span<float> y) override {
+    SHOAL_RETURN_IF_ERROR(CheckDeviceLayout(w, "matmul"));
+    SHOAL_RETURN_IF_ERROR(Sized(x.size(), n_tokens * w.n_cols, "matmul input"));
+    SHOAL_RETURN_IF_ERROR(Sized(y.size(), n_tokens * w.n_rows, "matmul output"));
+    if (n_tokens == 0 || w.n_rows == 0) return absl::OkStatus();
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dq, ToDevice(MatrixBytes(w)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dw,
+                           DeviceBuffer::Allocate(w.n_rows * w.n_cols * sizeof(float)));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchDequantizeRows(static_cast<int>(w.type), dq.as<uint8_t>(), w.row_bytes(),
+                                   w.n_cols, nullptr, w.n_rows, dw.as<float>(), nullptr),
+        "matmul dequantize"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
+    // Row-major y[t][r] = Σ_k x[t][k]·W[r][k] is column-major yᵀ = Wᵀᵀ·xᵀ: W's bytes
+    // are a column-major n_cols × n_rows matrix, transposed by the op.
+    const float one = 1.0f, zero = 0.0f;
+    SHOAL_RETURN_IF_ERROR(CublasStatus(
+        cublasSgemm(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.n_rows),
+                    static_cast<int>(n_tokens), static_cast<int>(w.n_cols), &one, dw.as<float>(),
+                    static_cast<int>(w.n_cols), dx.as<float>(), static_cast<int>(w.n_cols), &zero,
+                    dy.as<float>(), static_cast<int>(w.n_rows)),
+        "cublasSgemm"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaDeviceSynchronize(), "matmul"));
+    return ToHost(dy, y);
+  }
+
+ private:
+  template <class Launch>
+  absl::Status Gated(std::span<const float> gate, std::span<const float> up, std::span<float> out,
+                     Launch launch, const char* what) {
+    SHOAL_RETURN_IF_ERROR(Sized(up.size(), gate.size(), what));
+    SHOAL_RETURN_IF_ERROR(Sized(out.size(), gate.size(), what));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dg, ToDevice(gate));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer du, ToDevice(up));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dout, DeviceBuffer::Allocate(out.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(Finish(launch(dg.as<float>(), du.as<float>(),
+                                        static_cast<int64_t>(gate.size()), dout.as<float>(),
+                                        nullptr),
+                                 what));
+    return ToHost(dout, out);
+  }
+
+  static absl::Status CheckDeviceLayout(const WeightMatrix& w, const char* op) {
+    if (w.layout != WeightLayout::kRows || !cuda::CanDequantizeOnDevice(static_cast<int>(w.type)) ||
+        w.n_cols % TraitsOf(w.type).block_size != 0) {
+      return absl::UnimplementedError(fmt::format("{}: no CUDA kernel for {} weights in this layout",
+                                                  op, GgmlTypeName(w.type)));
+    }
+    return absl::OkStatus();
+  }
+  static std::span<const uint8_t> MatrixBytes(const WeightMatrix& w) {
+    return {w.data, static_cast<size_t>(w.n_rows * w.row_bytes())};
+  }
+
+  int device_;
+  std::string name_;
+  cublasHandle_t cublas_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<OpBackend>> MakeCudaBackend(int device) {
+  int count = 0;
+  const cudaError_t error = cudaGetDeviceCount(&count);
+  if (error != cudaSuccess || device < 0 || device >= count) {
+    return absl::UnavailableError(fmt::format(
+        "no CUDA device {} ({} found{})", device, error == cudaSuccess ? count : 0,
+        error == cudaSuccess ? "" : fmt::format(": {}", cudaGetErrorString(error))));
+  }
+  SHOAL_RETURN_IF_ERROR(CudaStatus(cudaSetDevice(device), "cudaSetDevice"));
+  cudaDeviceProp prop{};
+  SHOAL_RETURN_IF_ERROR(CudaStatus(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties"));
+  size_t free_bytes = 0, total_bytes = 0;
+  SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
+  cublasHandle_t cublas = nullptr;
+  SHOAL_RETURN_IF_ERROR(CublasStatus(cublasCreate(&cublas), "cublasCreate"));
+  // Plain float32 GEMMs: the self-test compares against float64, no TF32 shortcuts.
+  if (absl::Status s = CublasStatus(cublasSetMathMode(cublas, CUBLAS_PEDANTIC_MATH),
+                                    "cublasSetMathMode");
+      !s.ok()) {
+    cublasDestroy(cublas);
+    return s;
+  }
+  return std::make_unique<CudaBackend>(
+      device,
+      fmt::format("cuda:{} ({}, sm_{}{}, {:.1f} of {:.1f} GiB free)", device, prop.name, prop.major,
+                  prop.minor, free_bytes / 1073741824.0, total_bytes / 1073741824.0),
+      cublas);
+}
+
+}  // namespace shoal::kernels::selftest

@@ -1,0 +1,48 @@
+// Launchers of Shoal's CUDA kernels: plain pointers to device memory, a stream, and a
+// cudaError_t back (the launch's own error; execution errors surface at the next
+// synchronisation). Host code (cuda_backend.cc) wraps them in absl::Status. Each
+// computes what the CPU op of the same name computes (kernels/ops/, matmul), which the
+// backend self-test checks.
+#ifndef SHOAL_KERNELS_CUDA_CUDA_KERNELS_H_
+#define SHOAL_KERNELS_CUDA_CUDA_KERNELS_H_
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace shoal::kernels::cuda {
+
+// 0: no weight, 1: y = x̂·w, 2: y = x̂·(1 + w). One block per row of n.
+cudaError_t LaunchRmsNorm(const float* x, const float* w, int convention, float eps, int64_t n,
+                          int64_t rows, float* y, cudaStream_t stream);
+
+// Rotates x [tokens][heads][head_dim] in place by cos_sin [tokens][n_rot] (cos, sin
+// interleaved, as RopeAngles writes them): adjacent pairs, or (i, i + n_rot/2) if neox.
+cudaError_t LaunchRope(float* x, const float* cos_sin, int64_t tokens, int64_t heads,
+                       int64_t head_dim, int64_t n_rot, bool neox, cudaStream_t stream);
+
+cudaError_t LaunchSwiGlu(const float* gate, const float* up, int64_t n, float* out,
+                         cudaStream_t stream);
+// GELU (tanh form) as ggml's table gives it: input and result rounded to half.
+cudaError_t LaunchGeGluTanh(const float* gate, const float* up, int64_t n, float* out,
+                            cudaStream_t stream);
+
+cudaError_t LaunchSoftmax(const float* x, int64_t n, int64_t rows, float* y, cudaStream_t stream);
+// Per row: the index of the largest value, the lowest on ties.
+cudaError_t LaunchArgmax(const float* x, int64_t n, int64_t rows, int32_t* out,
+                         cudaStream_t stream);
+// Per row: the k (≤ 32) largest, largest first, the lower index first on ties.
+cudaError_t LaunchTopK(const float* x, int64_t n, int64_t rows, int64_t k, int32_t* indices,
+                       float* values, cudaStream_t stream);
+
+// Whether LaunchDequantizeRows knows the ggml type (by its GGUF id).
+bool CanDequantizeOnDevice(int ggml_type);
+// Dequantizes rows ids[i] (i < n_ids; ids null: rows 0..n_ids-1) of a GGUF-layout
+// matrix of `ggml_type` into out[i][n_cols], exactly as common/dequantize does.
+cudaError_t LaunchDequantizeRows(int ggml_type, const uint8_t* data, int64_t row_bytes,
+                                 int64_t n_cols, const int32_t* ids, int64_t n_ids, float* out,
+                                 cudaStream_t stream);
+
+}  // namespace shoal::kernels::cuda
+
+#endif  // SHOAL_KERNELS_CUDA_CUDA_KERNELS_H_
