@@ -245,9 +245,10 @@ def main() -> int:
     configs = [("shoal", args.scheduler_flag)]
     if args.shared_prefix_words:
         configs.append(("shoal-no-prefix-cache", args.scheduler_flag + ["--enable-prefix-caching=false"]))
+    # `shoal scheduler`'s own --max-num-seqs (4 per thread on CPU) unless a
+    # --scheduler-flag sets it: requests over it wait, like a server with that many slots.
     for name, flags in configs:
-        server = ShoalServer(args.model, args.threads,
-                             flags + ["--max-num-seqs", str(max(args.concurrency))])
+        server = ShoalServer(args.model, args.threads, flags)
         # A warm-up request: first-touch of the weights and KV pages.
         server.request(tokens[args.concurrency[0]][0][:8], 2)
         for c in args.concurrency:

@@ -34,7 +34,8 @@ ABSL_FLAG(int32_t, metrics_port, 9561,
           "HTTP port for /health, /ready and /metrics (0: any free port, printed at start)");
 ABSL_FLAG(int32_t, world, 1, "scheduler: workers per replica (1: one in-process CPU worker)");
 ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "scheduler: tokens per step");
-ABSL_FLAG(int64_t, max_num_seqs, 256, "scheduler: requests running at once");
+ABSL_FLAG(int64_t, max_num_seqs, 0,
+          "scheduler: requests running at once (0: 4 per compute thread on a CPU worker)");
 ABSL_FLAG(int64_t, long_prefill_token_threshold, 0,
           "scheduler: cap on one request's prefill chunk per step (0: the step budget)");
 ABSL_FLAG(int64_t, max_waiting, 4096, "scheduler: requests queued before new ones get RESOURCE_EXHAUSTED");
@@ -44,3 +45,6 @@ ABSL_FLAG(double, kv_memory_fraction, 0.5,
           "scheduler: share of RAM the worker may use, weights included; the rest of it is KV cache");
 ABSL_FLAG(int64_t, max_kv_blocks, 0, "scheduler: cap on KV blocks (0: as many as memory allows)");
 ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM: seconds in-flight requests get to finish");
+// Self-test.
+ABSL_FLAG(std::string, backend, "cuda", "selftest: the backend to check against the CPU reference (cuda, cpu)");
+ABSL_FLAG(int32_t, device_index, 0, "selftest: which CUDA device");

@@ -34,6 +34,16 @@ int ThreadsFromFlag() {
   return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+// --max-num-seqs 0 (the default) with the in-process CPU worker: 4 per compute thread.
+// On CPU a step's cost grows with every sequence in it while throughput stops growing
+// near this size (2 threads: 8 running give 255-290 tok/s on Gemma 3 270M like 64 do,
+// at a fraction of the time per token; docs/benchmarks.md), so admitting more only
+// slows every stream. A GPU worker's default will be its own.
+int64_t MaxNumSeqsFromFlag() {
+  const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
+  return flag != 0 ? flag : 4 * static_cast<int64_t>(ThreadsFromFlag());
+}
+
 absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worker,
                                                     const std::string& path) {
   v1::RegisterRequest request;
@@ -54,7 +64,7 @@ scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
   const model::ModelConfig& c = model.config();
   scheduler::EngineCoreConfig config;
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
-                      .max_num_seqs = absl::GetFlag(FLAGS_max_num_seqs),
+                      .max_num_seqs = MaxNumSeqsFromFlag(),
                       .long_prefill_token_threshold =
                           absl::GetFlag(FLAGS_long_prefill_token_threshold),
                       .max_waiting = absl::GetFlag(FLAGS_max_waiting)};
