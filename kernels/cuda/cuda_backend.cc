@@ -5,6 +5,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "common/status_macros.h"
@@ -192,7 +194,103 @@ class CudaBackend : public OpBackend {
     return ToHost(dy, y);
   }
 
+  absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
+                       std::span<const float> k, std::span<const float> v) override {
+    const int64_t k_row = layer.n_kv_heads * layer.head_dim, v_row = layer.n_kv_heads * layer.value_dim;
+    SHOAL_RETURN_IF_ERROR(Sized(k.size(), slots.size() * k_row, "write_kv k"));
+    SHOAL_RETURN_IF_ERROR(Sized(v.size(), slots.size() * v_row, "write_kv v"));
+    const int64_t n_slots = layer.num_blocks * layer.block_size;
+    for (int64_t slot : slots) {
+      if (slot < 0 || slot >= n_slots) {
+        return absl::InvalidArgumentError(fmt::format("write_kv: slot {} outside [0, {})", slot, n_slots));
+      }
+    }
+    auto [k_bytes, v_bytes] = CacheBytes(layer);
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dk_cache, ToDevice(HostBytes(layer.k, k_bytes)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dv_cache, ToDevice(HostBytes(layer.v, v_bytes)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dslots, ToDevice(slots));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dk, ToDevice(k));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dv, ToDevice(v));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchWriteKv(layer.type == KvType::kF16, dk_cache.as<void>(), dv_cache.as<void>(),
+                            dslots.as<int64_t>(), static_cast<int64_t>(slots.size()),
+                            dk.as<float>(), k_row, dv.as<float>(), v_row, nullptr),
+        "write_kv"));
+    SHOAL_RETURN_IF_ERROR(ToHost(dk_cache, std::span(static_cast<uint8_t*>(layer.k), k_bytes)));
+    return ToHost(dv_cache, std::span(static_cast<uint8_t*>(layer.v), v_bytes));
+  }
+
+  absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
+                              std::span<const AttentionSequence> sequences,
+                              std::span<const float> q, std::span<float> out) override {
+    if (shape.n_kv_heads <= 0 || shape.n_heads % shape.n_kv_heads != 0 ||
+        shape.n_kv_heads != layer.n_kv_heads || shape.head_dim != layer.head_dim ||
+        shape.value_dim != layer.value_dim) {
+      return absl::InvalidArgumentError("paged_attention: the shape does not match the cache");
+    }
+    // Per token: its position and where its sequence's block table starts.
+    std::vector<int64_t> positions, offsets;
+    std::vector<int32_t> tables;
+    int64_t max_keys = 0;
+    for (const AttentionSequence& s : sequences) {
+      const int64_t offset = static_cast<int64_t>(tables.size());
+      if ((s.start_position + s.n_tokens + layer.block_size - 1) / layer.block_size >
+          static_cast<int64_t>(s.block_table.size())) {
+        return absl::InvalidArgumentError("paged_attention: a block table is too short");
+      }
+      for (int32_t block : s.block_table) {
+        if (block < 0 || block >= layer.num_blocks) {
+          return absl::InvalidArgumentError(fmt::format("paged_attention: block {} outside [0, {})",
+                                                        block, layer.num_blocks));
+        }
+      }
+      tables.insert(tables.end(), s.block_table.begin(), s.block_table.end());
+      for (int64_t i = 0; i < s.n_tokens; ++i) {
+        if (s.first_token + i != static_cast<int64_t>(positions.size())) {
+          return absl::InvalidArgumentError("paged_attention: sequences must cover the tokens in order");
+        }
+        const int64_t position = s.start_position + i;
+        positions.push_back(position);
+        offsets.push_back(offset);
+        max_keys = std::max(max_keys, position - FirstVisiblePosition(shape, position) + 1);
+      }
+    }
+    const int64_t n_tokens = static_cast<int64_t>(positions.size());
+    SHOAL_RETURN_IF_ERROR(Sized(q.size(), n_tokens * shape.n_heads * shape.head_dim, "attention q"));
+    SHOAL_RETURN_IF_ERROR(Sized(out.size(), n_tokens * shape.n_heads * shape.value_dim, "attention out"));
+    if (n_tokens == 0) return absl::OkStatus();
+    auto [k_bytes, v_bytes] = CacheBytes(layer);
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dk_cache, ToDevice(HostBytes(layer.k, k_bytes)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dv_cache, ToDevice(HostBytes(layer.v, v_bytes)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dq, ToDevice(q));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dout, DeviceBuffer::Allocate(out.size_bytes()));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dpositions, ToDevice<int64_t>(positions));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer doffsets, ToDevice<int64_t>(offsets));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dtables, ToDevice<int32_t>(tables));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dscores,
+                           DeviceBuffer::Allocate(n_tokens * shape.n_heads * max_keys * sizeof(float)));
+    const cuda::PagedAttentionLaunch launch{
+        .f16 = layer.type == KvType::kF16, .k_cache = dk_cache.as<void>(),
+        .v_cache = dv_cache.as<void>(), .block_size = layer.block_size, .n_heads = shape.n_heads,
+        .n_kv_heads = shape.n_kv_heads, .head_dim = shape.head_dim, .value_dim = shape.value_dim,
+        .scale = shape.scale, .sliding_window = shape.sliding_window, .q = dq.as<float>(),
+        .out = dout.as<float>(), .positions = dpositions.as<int64_t>(),
+        .tables = dtables.as<int32_t>(), .table_offsets = doffsets.as<int64_t>(),
+        .n_tokens = n_tokens, .scores = dscores.as<float>(), .max_keys = max_keys};
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchPagedAttention(launch, nullptr), "paged_attention"));
+    return ToHost(dout, out);
+  }
+
  private:
+  static std::pair<size_t, size_t> CacheBytes(const KvLayer& layer) {
+    const size_t element = layer.type == KvType::kF16 ? 2 : 4;
+    const size_t slots = static_cast<size_t>(layer.num_blocks * layer.block_size * layer.n_kv_heads);
+    return {slots * layer.head_dim * element, slots * layer.value_dim * element};
+  }
+  static std::span<const uint8_t> HostBytes(const void* p, size_t bytes) {
+    return {static_cast<const uint8_t*>(p), bytes};
+  }
+
   template <class Launch>
   absl::Status Gated(std::span<const float> gate, std::span<const float> up, std::span<float> out,
                      Launch launch, const char* what) {

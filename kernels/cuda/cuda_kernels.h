@@ -43,6 +43,35 @@ cudaError_t LaunchDequantizeRows(int ggml_type, const uint8_t* data, int64_t row
                                  int64_t n_cols, const int32_t* ids, int64_t n_ids, float* out,
                                  cudaStream_t stream);
 
+// The KV write: row i of k (k_row floats) and v (v_row floats) into slot slots[i] of
+// the cache arrays, as float32 or rounded to half (f16 true).
+cudaError_t LaunchWriteKv(bool f16, void* k_cache, void* v_cache, const int64_t* slots,
+                          int64_t n_tokens, const float* k, int64_t k_row, const float* v,
+                          int64_t v_row, cudaStream_t stream);
+
+// Paged attention, one block per (token, query head), in the scalar reference's order
+// (kernels/attention/attention_reference.cc). Token t is at positions[t] and reads its
+// block table at tables + table_offsets[t]; scores is scratch of n_tokens · n_heads ·
+// max_keys floats, max_keys the most keys any token sees.
+struct PagedAttentionLaunch {
+  bool f16 = true;
+  const void* k_cache = nullptr;
+  const void* v_cache = nullptr;
+  int64_t block_size = 0;
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0, value_dim = 0;
+  float scale = 1.0f;
+  int64_t sliding_window = 0;
+  const float* q = nullptr;  // [tokens][n_heads][head_dim]
+  float* out = nullptr;      // [tokens][n_heads][value_dim]
+  const int64_t* positions = nullptr;
+  const int32_t* tables = nullptr;
+  const int64_t* table_offsets = nullptr;
+  int64_t n_tokens = 0;
+  float* scores = nullptr;
+  int64_t max_keys = 0;
+};
+cudaError_t LaunchPagedAttention(const PagedAttentionLaunch& args, cudaStream_t stream);
+
 }  // namespace shoal::kernels::cuda
 
 #endif  // SHOAL_KERNELS_CUDA_CUDA_KERNELS_H_

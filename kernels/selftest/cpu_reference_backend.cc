@@ -125,6 +125,34 @@ class CpuReferenceBackend : public OpBackend {
     }
     return absl::OkStatus();
   }
+
+  absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
+                       std::span<const float> k, std::span<const float> v) override {
+    const int64_t k_row = layer.n_kv_heads * layer.head_dim, v_row = layer.n_kv_heads * layer.value_dim;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      kernels::WriteKv(layer, slots[i], k.data() + i * k_row, v.data() + i * v_row);
+    }
+    return absl::OkStatus();
+  }
+
+  // One head of one token at a time through the scalar reference (AttendOneHead).
+  absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
+                              std::span<const AttentionSequence> sequences,
+                              std::span<const float> q, std::span<float> out) override {
+    std::vector<float> scores;
+    for (const AttentionSequence& s : sequences) {
+      for (int64_t i = 0; i < s.n_tokens; ++i) {
+        const int64_t token = s.first_token + i, position = s.start_position + i;
+        scores.resize(position + 1);
+        for (int64_t h = 0; h < shape.n_heads; ++h) {
+          AttendOneHead(shape, layer, s.block_table, position, h,
+                        q.data() + (token * shape.n_heads + h) * shape.head_dim, scores.data(),
+                        out.data() + (token * shape.n_heads + h) * shape.value_dim);
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace

@@ -3,7 +3,7 @@
 // run the same inputs through the CPU reference and through a device backend (which
 // copies in, runs its kernels, copies out). Like llama.cpp's test-backend-ops.
 //
-// Shapes: every op works on rows. x of RmsNorm/Softmax/TopK/Argmax is n_rows × n
+// Shapes: every op but attention works on rows. x of RmsNorm/Softmax/TopK/Argmax is n_rows × n
 // contiguous; Rope's x is tokens × n_heads × head_dim; MatMul is y = x·Wᵀ with x
 // n_tokens × W.n_cols and y n_tokens × W.n_rows.
 #ifndef SHOAL_KERNELS_SELFTEST_OP_BACKEND_H_
@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "kernels/attention/paged_attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops/rope.h"
 
@@ -53,6 +54,15 @@ class OpBackend {
                                std::span<float> out) = 0;
   virtual absl::Status MatMul(const WeightMatrix& w, std::span<const float> x,
                               int64_t n_tokens, std::span<float> y) = 0;
+  // The KV write: token i's K (n_kv_heads · head_dim floats) and V into slots[i] of
+  // `layer`, whose k and v arrays are host memory, converted to the layer's type.
+  virtual absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
+                               std::span<const float> k, std::span<const float> v) = 0;
+  // Paged attention with kernels/attention/paged_attention.h's contract (causal, sliding
+  // window, grouped-query heads), over a cache in host memory.
+  virtual absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
+                                      std::span<const AttentionSequence> sequences,
+                                      std::span<const float> q, std::span<float> out) = 0;
 };
 
 // The reference every backend is compared with: the CPU kernels where they define

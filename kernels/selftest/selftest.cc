@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <algorithm>
 #include <random>
 
 #include "common/half.h"
@@ -273,6 +274,115 @@ void AddWeightCases(std::vector<Case>& cases) {
   }
 }
 
+// A paged KV cache in host memory filled with random values (so attention reads
+// finite keys wherever a table points).
+struct HostCache {
+  std::vector<uint8_t> k, v;
+  KvLayer layer;
+};
+
+HostCache MakeCache(KvType type, int64_t n_kv_heads, int64_t head_dim, Rng& rng) {
+  HostCache c;
+  c.layer = {.type = type, .num_blocks = 16, .block_size = 16, .n_kv_heads = n_kv_heads,
+             .head_dim = head_dim, .value_dim = head_dim};
+  const size_t values = 16 * 16 * n_kv_heads * head_dim, element = type == KvType::kF16 ? 2 : 4;
+  c.k.resize(values * element);
+  c.v.resize(values * element);
+  for (std::vector<uint8_t>* bytes : {&c.k, &c.v}) {
+    const std::vector<float> x = Uniform(rng, values, -1, 1);
+    for (size_t i = 0; i < values; ++i) {
+      if (type == KvType::kF16) {
+        const uint16_t h = FloatToFp16(x[i]);
+        std::memcpy(bytes->data() + 2 * i, &h, 2);
+      } else {
+        std::memcpy(bytes->data() + 4 * i, &x[i], 4);
+      }
+    }
+  }
+  c.layer.k = c.k.data();
+  c.layer.v = c.v.data();
+  return c;
+}
+
+std::vector<float> CacheValues(const HostCache& c) {
+  std::vector<float> out;
+  for (const std::vector<uint8_t>* bytes : {&c.k, &c.v}) {
+    if (c.layer.type == KvType::kF32) {
+      const size_t n = bytes->size() / 4;
+      const size_t at = out.size();
+      out.resize(at + n);
+      std::memcpy(out.data() + at, bytes->data(), bytes->size());
+    } else {
+      for (size_t i = 0; i < bytes->size() / 2; ++i) {
+        uint16_t h;
+        std::memcpy(&h, bytes->data() + 2 * i, 2);
+        out.push_back(Fp16ToFloat(h));
+      }
+    }
+  }
+  return out;
+}
+
+void AddAttentionCases(std::vector<Case>& cases) {
+  for (KvType type : {KvType::kF16, KvType::kF32}) {
+    const char* type_name = type == KvType::kF16 ? "f16" : "f32";
+    for (auto [n_kv, dim] : {std::pair<int64_t, int64_t>{2, 64}, {1, 256}, {8, 128}}) {
+      cases.push_back({"write_kv", fmt::format("{} cache, {} kv heads x {}", type_name, n_kv, dim),
+                       [=](OpBackend& c, OpBackend& r, Rng& rng) {
+                         HostCache expected = MakeCache(type, n_kv, dim, rng);
+                         HostCache actual = expected;
+                         actual.layer.k = actual.k.data();
+                         actual.layer.v = actual.v.data();
+                         const std::vector<int64_t> slots = {0, 255, 17, 100, 31, 32, 201};
+                         const auto k = Uniform(rng, slots.size() * n_kv * dim, -4, 4);
+                         const auto v = Uniform(rng, slots.size() * n_kv * dim, -4, 4);
+                         if (auto s = r.WriteKv(expected.layer, slots, k, v); !s.ok()) return FromError(s, "reference");
+                         if (auto s = c.WriteKv(actual.layer, slots, k, v); !s.ok()) return FromError(s, "candidate");
+                         CaseResult out = FromComparison(CompareValues(CacheValues(expected), CacheValues(actual), {}), {});
+                         out.tolerance = "exact";
+                         return out;
+                       }});
+    }
+    struct Shape {
+      int64_t heads, kv_heads, dim, window;
+    };
+    for (Shape sh : {Shape{8, 2, 64, 0}, Shape{4, 4, 128, 0}, Shape{8, 1, 256, 0},
+                     Shape{6, 2, 64, 7}, Shape{14, 2, 64, 0}}) {
+      cases.push_back(
+          {"paged_attention",
+           fmt::format("{} cache, {}/{} heads x {}{}", type_name, sh.heads, sh.kv_heads, sh.dim,
+                       sh.window > 0 ? fmt::format(", window {}", sh.window) : ""),
+           [=](OpBackend& c, OpBackend& r, Rng& rng) {
+             const HostCache cache = MakeCache(type, sh.kv_heads, sh.dim, rng);
+             // Four sequences: a first token, a decode at 37, a prefill chunk at 13..17, and
+             // three tokens at 60..62; each with its own shuffled blocks.
+             std::vector<int32_t> blocks(16);
+             for (int32_t i = 0; i < 16; ++i) blocks[i] = i;
+             std::shuffle(blocks.begin(), blocks.end(), rng);
+             const std::vector<int32_t> t0(blocks.begin(), blocks.begin() + 1);
+             const std::vector<int32_t> t1(blocks.begin() + 1, blocks.begin() + 4);
+             const std::vector<int32_t> t2(blocks.begin() + 4, blocks.begin() + 6);
+             const std::vector<int32_t> t3(blocks.begin() + 6, blocks.begin() + 10);
+             const std::vector<AttentionSequence> seqs = {
+                 {.block_table = t0, .first_token = 0, .n_tokens = 1, .start_position = 0},
+                 {.block_table = t1, .first_token = 1, .n_tokens = 1, .start_position = 37},
+                 {.block_table = t2, .first_token = 2, .n_tokens = 5, .start_position = 13},
+                 {.block_table = t3, .first_token = 7, .n_tokens = 3, .start_position = 60}};
+             const int64_t tokens = 10;
+             const AttentionShape shape{.n_heads = sh.heads, .n_kv_heads = sh.kv_heads,
+                                        .head_dim = sh.dim, .value_dim = sh.dim,
+                                        .scale = 1.0f / std::sqrt(static_cast<float>(sh.dim)),
+                                        .sliding_window = sh.window};
+             const auto q = Uniform(rng, tokens * sh.heads * sh.dim, -1, 1);
+             constexpr Tolerance kTol{1e-6, 1e-5};  // expf's last bits
+             return Both(c, r, tokens * sh.heads * sh.dim, kTol, [&](OpBackend& b, std::span<float> y) {
+               return b.PagedAttention(shape, cache.layer, seqs, q, y);
+             });
+           }});
+    }
+  }
+}
+
 const std::vector<Case>& Cases() {
   static const std::vector<Case> cases = [] {
     std::vector<Case> all;
@@ -281,6 +391,7 @@ const std::vector<Case>& Cases() {
     AddActivationCases(all);
     AddRowReductionCases(all);
     AddWeightCases(all);
+    AddAttentionCases(all);
     return all;
   }();
   return cases;

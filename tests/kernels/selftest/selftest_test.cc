@@ -114,6 +114,15 @@ class BrokenBackend : public OpBackend {
                       std::span<float>) override {
     return absl::UnimplementedError("no matmul here");
   }
+  absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
+                       std::span<const float> k, std::span<const float> v) override {
+    return cpu_->WriteKv(layer, slots, k, v);
+  }
+  absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
+                              std::span<const AttentionSequence> seqs, std::span<const float> q,
+                              std::span<float> out) override {
+    return cpu_->PagedAttention(shape, layer, seqs, q, out);
+  }
 
  private:
   std::unique_ptr<OpBackend> cpu_ = MakeCpuReferenceBackend();
