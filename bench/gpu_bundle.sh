@@ -17,11 +17,11 @@ mkdir -p "$bundle/lib"
 cp build/cli/shoal build/tests/kernels/selftest_test "$bundle/"
 strip --strip-debug "$bundle/shoal" "$bundle/selftest_test"
 # Libraries from Debian's packages that the GPU image lacks; glibc, the loader and the
-# CUDA driver and libraries stay the machine's own.
+# CUDA driver and libraries (cuBLAS, NCCL) stay the machine's own.
 for binary in "$bundle/shoal" "$bundle/selftest_test"; do
   ldd "$binary" | awk '/=> \//{print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
-      libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|ld-linux*|libcuda.so*|libcublas*|libcudart*) ;;
+      libc.so*|libm.so*|libdl.so*|librt.so*|libpthread.so*|ld-linux*|libcuda.so*|libcublas*|libcudart*|libnccl*) ;;
       *) cp -nL "$lib" "$bundle/lib/" ;;
     esac
   done

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/shoal-gpu}
 mkdir -p "$out"
 bundle=build/gpu-bundle
-export LD_LIBRARY_PATH="$PWD/$bundle/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+# cuBLAS from the toolkit; NCCL from the toolkit or, failing that, PyTorch's wheel.
+nccl_wheel=$(ls -d /opt/torch/.venv/lib/python3*/site-packages/nvidia/nccl/lib 2>/dev/null | head -1)
+export LD_LIBRARY_PATH="$PWD/$bundle/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${nccl_wheel:+$nccl_wheel:}${LD_LIBRARY_PATH:-}"
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv

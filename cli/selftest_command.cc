@@ -11,6 +11,7 @@
 #include "fmt/format.h"
 #include "kernels/selftest/op_backend.h"
 #include "kernels/selftest/selftest.h"
+#include "worker/comm/communicator.h"
 
 namespace shoal::cli {
 
@@ -50,6 +51,18 @@ int RunSelftest(const std::vector<std::string>& args) {
     results = RunOpCases(*candidate, *reference, seed);
   }
   if (backend_name == "cuda") {
+    // The NCCL communicator at world size 1 (more ranks need more GPUs and the cluster).
+    const absl::Status nccl = worker::CheckNcclWorldOne(device, absl::Seconds(60));
+    CaseResult r{.op = "nccl", .shape = "world 1, 4 collectives, 1 to 1M int32"};
+    if (nccl.ok()) {
+      r.status = CaseStatus::kPass;
+    } else {
+      r.status = absl::IsUnimplemented(nccl) || absl::IsUnavailable(nccl) ? CaseStatus::kNotRun
+                                                                           : CaseStatus::kFail;
+      r.detail = std::string(nccl.message());
+    }
+    r.tolerance = "exact";
+    results.push_back(std::move(r));
     for (CaseResult& r : PendingCases("the CUDA forward pass is not built yet")) {
       results.push_back(std::move(r));
     }

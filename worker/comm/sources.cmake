@@ -1,0 +1,22 @@
+# Collectives between the workers of a replica (communicator.h): the single-worker one
+# always, NCCL's where CUDA builds and the toolkit ships NCCL.
+target_sources(shoal_worker PRIVATE ${CMAKE_CURRENT_LIST_DIR}/communicator.cc)
+target_link_libraries(shoal_worker PUBLIC absl::time)
+set(shoal_nccl_found OFF)
+if(SHOAL_HAVE_CUDA)
+  find_package(CUDAToolkit REQUIRED)
+  find_library(SHOAL_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} ${CUDAToolkit_LIBRARY_ROOT}/lib
+               /usr/local/cuda/lib /usr/local/cuda/lib64)
+  find_path(SHOAL_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  if(SHOAL_NCCL_LIBRARY AND SHOAL_NCCL_INCLUDE)
+    set(shoal_nccl_found ON)
+  endif()
+endif()
+if(shoal_nccl_found)
+  target_sources(shoal_worker PRIVATE ${CMAKE_CURRENT_LIST_DIR}/nccl_communicator.cc)
+  target_include_directories(shoal_worker PRIVATE ${SHOAL_NCCL_INCLUDE})
+  target_link_libraries(shoal_worker PRIVATE ${SHOAL_NCCL_LIBRARY} CUDA::cudart_static)
+else()
+  target_sources(shoal_worker PRIVATE ${CMAKE_CURRENT_LIST_DIR}/no_nccl.cc)
+endif()
+message(STATUS "Shoal: NCCL communicator ${shoal_nccl_found}")
