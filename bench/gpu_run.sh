@@ -2,7 +2,8 @@
 # Runs on a lent GPU machine, from the repository root, with build/gpu-bundle carried
 # (bench/gpu_bundle.sh made it): the device's facts, then `shoal selftest --backend
 # cuda` (every op against the CPU reference; exit 0 only if all passed and nothing was
-# left out) and the self-test's GoogleTest suite. Logs go to $OUT for docs/gpu-validation.md.
+# left out), the self-test's and the communicator's GoogleTest suites, and the per-op
+# speeds against the device's ceilings (bench/cuda_op_bench.cc). Logs go to $OUT for docs/gpu-validation.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/shoal-gpu}
@@ -18,6 +19,10 @@ export LD_LIBRARY_PATH="$PWD/$bundle/lib:/usr/local/cuda/lib64:/usr/local/cuda/l
 } 2>&1 | tee "$out/device.txt"
 "$bundle/shoal" selftest --backend cuda 2>&1 | tee "$out/selftest.txt"
 selftest_rc=${PIPESTATUS[0]}
-"$bundle/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -25
+"$bundle/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -8
 test_rc=${PIPESTATUS[0]}
-echo "shoal selftest exit code $selftest_rc; selftest_test exit code $test_rc" | tee -a "$out/device.txt"
+"$bundle/communicator_test" 2>&1 | tee "$out/communicator_test.txt" | tail -4
+comm_rc=${PIPESTATUS[0]}
+"$bundle/cuda_op_bench" 2>&1 | tee "$out/cuda_op_bench.txt"
+echo "exit codes: shoal selftest $selftest_rc, selftest_test $test_rc, communicator_test $comm_rc" |
+  tee -a "$out/device.txt"
