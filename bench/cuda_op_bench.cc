@@ -166,6 +166,14 @@ int main(int argc, char** argv) {
           TimeMs([&] { LaunchDequantizeRows(t.id, static_cast<uint8_t*>(q), row_bytes, cols, nullptr, rows, out, nullptr); });
       Print({std::string("dequantize ") + t.name, "16384 x 4096 -> f32", ms,
              (rows * row_bytes + rows * cols * 4.0) / (ms * 1e-3) / 1e9, bandwidth, "GB/s"});
+      // Decode: the quantized mat-vec reads W once as stored.
+      float* x = RandomFloats(cols, 25);
+      float* y = RandomFloats(rows, 26);
+      const double mv_ms = TimeMs([&] {
+        LaunchQuantizedMatVec(t.id, static_cast<uint8_t*>(q), row_bytes, rows, cols, x, 1, y, nullptr);
+      });
+      Print({std::string("matvec ") + t.name, "16384 x 4096, 1 token", mv_ms,
+             rows * row_bytes / (mv_ms * 1e-3) / 1e9, bandwidth, "GB/s"});
     }
   }
   {  // Matmul on float32 weights (after dequantizing): cuBLAS at decode and prefill sizes.

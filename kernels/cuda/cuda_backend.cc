@@ -164,8 +164,9 @@ class CudaBackend : public OpBackend {
     return ToHost(dout, out);
   }
 
-  // Dequantizes W to float32 on the device, then one cuBLAS SGEMM: the issue's "dequantize
-  // at load" path, which the serving backend will keep next to dequantizing kernels.
+  // Up to 8 tokens (decode): the dequantizing mat-vec kernel, which reads W once as
+  // stored. More (prefill): W dequantized to float32 on the device, then one cuBLAS
+  // SGEMM, the issue's "dequantize at load" path. The self-test's shapes cover both.
   absl::Status MatMul(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
                       std::span<float> y) override {
     SHOAL_RETURN_IF_ERROR(CheckDeviceLayout(w, "matmul"));
@@ -173,6 +174,16 @@ class CudaBackend : public OpBackend {
     SHOAL_RETURN_IF_ERROR(Sized(y.size(), n_tokens * w.n_rows, "matmul output"));
     if (n_tokens == 0 || w.n_rows == 0) return absl::OkStatus();
     SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dq, ToDevice(MatrixBytes(w)));
+    if (n_tokens <= cuda::kMaxQuantizedMatVecTokens) {
+      SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+      SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
+      SHOAL_RETURN_IF_ERROR(Finish(
+          cuda::LaunchQuantizedMatVec(static_cast<int>(w.type), dq.as<uint8_t>(), w.row_bytes(),
+                                      w.n_rows, w.n_cols, dx.as<float>(), n_tokens, dy.as<float>(),
+                                      nullptr),
+          "matmul (quantized mat-vec)"));
+      return ToHost(dy, y);
+    }
     SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dw,
                            DeviceBuffer::Allocate(w.n_rows * w.n_cols * sizeof(float)));
     SHOAL_RETURN_IF_ERROR(Finish(

@@ -43,6 +43,13 @@ cudaError_t LaunchDequantizeRows(int ggml_type, const uint8_t* data, int64_t row
                                  int64_t n_cols, const int32_t* ids, int64_t n_ids, float* out,
                                  cudaStream_t stream);
 
+// y[t][r] = Σ_k x[t][k]·W[r][k] straight from GGUF-layout quantized rows, for
+// n_tokens ≤ 8 (decode): W is read once and never expanded.
+cudaError_t LaunchQuantizedMatVec(int ggml_type, const uint8_t* w, int64_t row_bytes,
+                                  int64_t n_rows, int64_t n_cols, const float* x,
+                                  int64_t n_tokens, float* y, cudaStream_t stream);
+inline constexpr int64_t kMaxQuantizedMatVecTokens = 8;
+
 // The KV write: row i of k (k_row floats) and v (v_row floats) into slot slots[i] of
 // the cache arrays, as float32 or rounded to half (f16 true).
 cudaError_t LaunchWriteKv(bool f16, void* k_cache, void* v_cache, const int64_t* slots,
