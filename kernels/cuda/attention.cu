@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 #include <math.h>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace shoal::kernels::cuda {
@@ -32,18 +33,6 @@ __global__ void WriteKvKernel(bool f16, void* k_cache, void* v_cache, const int6
   }
 }
 
-template <typename T, typename Op>
-__device__ T BlockReduce(T value, T* shared, Op op) {
-  shared[threadIdx.x] = value;
-  __syncthreads();
-  for (int stride = kThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] = op(shared[threadIdx.x], shared[threadIdx.x + stride]);
-    __syncthreads();
-  }
-  const T result = shared[0];
-  __syncthreads();
-  return result;
-}
 
 __global__ void PagedAttentionKernel(PagedAttentionLaunch a) {
   __shared__ float shared_f[kThreads];
@@ -68,14 +57,14 @@ __global__ void PagedAttentionKernel(PagedAttentionLaunch a) {
     scores[j] = s;
     max_score = fmaxf(max_score, s);
   }
-  max_score = BlockReduce(max_score, shared_f, [](float x, float y) { return fmaxf(x, y); });
+  max_score = BlockReduce<kThreads>(max_score, shared_f, [](float x, float y) { return fmaxf(x, y); });
   double partial = 0.0;
   for (int64_t j = threadIdx.x; j < n_keys; j += kThreads) {
     const float e = expf(scores[j] - max_score);
     scores[j] = e;
     partial += e;
   }
-  const double sum = BlockReduce(partial, shared_d, [](double x, double y) { return x + y; });
+  const double sum = BlockReduce<kThreads>(partial, shared_d, [](double x, double y) { return x + y; });
   const float inv_sum = static_cast<float>(1.0 / sum);
   __syncthreads();  // every score is written before any thread reads them all
   float* out = a.out + (t * a.n_heads + h) * a.value_dim;

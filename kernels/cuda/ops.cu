@@ -4,6 +4,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_kernels.h"
 
 namespace shoal::kernels::cuda {
@@ -14,20 +15,6 @@ constexpr int kElementThreads = 256;
 
 unsigned Blocks(int64_t n, int per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
-// Block-wide sum and max over kRowThreads threads (shared memory tree).
-template <typename T, typename Op>
-__device__ T BlockReduce(T value, T* shared, Op op) {
-  shared[threadIdx.x] = value;
-  __syncthreads();
-  for (int stride = kRowThreads / 2; stride > 0; stride /= 2) {
-    if (threadIdx.x < stride) shared[threadIdx.x] = op(shared[threadIdx.x], shared[threadIdx.x + stride]);
-    __syncthreads();
-  }
-  const T result = shared[0];
-  __syncthreads();
-  return result;
-}
-
 // Like kernels/ops/norm.cc: squares summed in double, the scale in float, then x·scale
 // and the weight as a separate multiply.
 __global__ void RmsNormKernel(const float* x, const float* w, int convention, float eps, int64_t n,
@@ -37,7 +24,7 @@ __global__ void RmsNormKernel(const float* x, const float* w, int convention, fl
   float* out = y + blockIdx.x * n;
   double sum = 0.0;
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) sum += static_cast<double>(__fmul_rn(row[i], row[i]));
-  sum = BlockReduce(sum, shared, [](double a, double b) { return a + b; });
+  sum = BlockReduce<kRowThreads>(sum, shared, [](double a, double b) { return a + b; });
   const float mean = static_cast<float>(sum / static_cast<double>(n));
   const float scale = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) {
@@ -92,10 +79,10 @@ __global__ void SoftmaxKernel(const float* x, int64_t n, float* y) {
   float* out = y + blockIdx.x * n;
   float max = -FLT_MAX;
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) max = fmaxf(max, row[i]);
-  max = BlockReduce(max, shared, [](float a, float b) { return fmaxf(a, b); });
+  max = BlockReduce<kRowThreads>(max, shared, [](float a, float b) { return fmaxf(a, b); });
   float sum = 0.0f;
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) sum += expf(row[i] - max);
-  sum = BlockReduce(sum, shared, [](float a, float b) { return a + b; });
+  sum = BlockReduce<kRowThreads>(sum, shared, [](float a, float b) { return a + b; });
   const float inv = 1.0f / sum;
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) out[i] = expf(row[i] - max) * inv;
 }
@@ -114,7 +101,7 @@ __global__ void ArgmaxKernel(const float* x, int64_t n, int32_t* out) {
   // From -inf, so a row of -inf (masked logits) still yields a real index.
   Best best{-INFINITY, INT32_MAX};
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) best = Better(best, {row[i], static_cast<int32_t>(i)});
-  best = BlockReduce(best, shared, Better);
+  best = BlockReduce<kRowThreads>(best, shared, Better);
   if (threadIdx.x == 0) out[blockIdx.x] = best.index;
 }
 
@@ -131,7 +118,7 @@ __global__ void TopKKernel(const float* x, int64_t n, int64_t k, int32_t* indice
       for (int64_t q = 0; q < j; ++q) skip |= taken[q] == i;
       if (!skip) best = Better(best, {row[i], static_cast<int32_t>(i)});
     }
-    best = BlockReduce(best, shared, Better);
+    best = BlockReduce<kRowThreads>(best, shared, Better);
     if (threadIdx.x == 0) {
       taken[j] = best.index;
       indices[blockIdx.x * k + j] = best.index;

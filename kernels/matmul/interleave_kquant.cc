@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "common/quant_blocks.h"
+
 namespace shoal::kernels::matmul {
 namespace {
 
@@ -23,16 +25,8 @@ uint8_t ChunkNibble(const uint8_t* vectors, int64_t i, int e) {
   return e < 16 ? byte & 15 : byte >> 4;
 }
 
-// ggml's 12-byte packing of a Q4_K super-block's eight 6-bit scales and mins
-// (get_scale_min_k4), both ways.
-void UnpackScalesMins(const uint8_t* q, uint8_t* scales, uint8_t* mins) {
-  for (int j = 0; j < 4; ++j) {
-    scales[j] = q[j] & 63;
-    mins[j] = q[j + 4] & 63;
-    scales[j + 4] = (q[j + 8] & 15) | ((q[j] >> 6) << 4);
-    mins[j + 4] = (q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4);
-  }
-}
+// The inverse of UnpackKScaleMin (common/quant_blocks.h): ggml's 12-byte packing of a
+// Q4_K super-block's eight 6-bit scales and mins.
 void PackScalesMins(const uint8_t* scales, const uint8_t* mins, uint8_t* q) {
   for (int j = 0; j < 4; ++j) {
     q[j] = static_cast<uint8_t>(scales[j] | ((scales[j + 4] >> 4) << 6));
@@ -63,11 +57,8 @@ Q6KPlace Q6KPlaceOf(int e) {
 void Q4KToRecord(int64_t i, const uint8_t* block, uint8_t* record) {
   std::memcpy(record + 2 * i, block, 2);
   std::memcpy(record + 32 + 2 * i, block + 2, 2);
-  uint8_t scales[8], mins[8];
-  UnpackScalesMins(block + 4, scales, mins);
   for (int j = 0; j < 8; ++j) {
-    record[kQ4KScales + 16 * j + i] = scales[j];
-    record[kQ4KMins + 16 * j + i] = mins[j];
+    UnpackKScaleMin(j, block + 4, record[kQ4KScales + 16 * j + i], record[kQ4KMins + 16 * j + i]);
     uint8_t values[32];
     for (int e = 0; e < 32; ++e) {
       const uint8_t byte = block[kQ4KBlockQs + 32 * (j / 2) + e];

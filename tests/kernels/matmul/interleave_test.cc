@@ -10,6 +10,7 @@
 
 #include "common/dequantize.h"
 #include "common/half.h"
+#include "common/quant_blocks.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -102,17 +103,6 @@ TEST(InterleaveRows, PutsEveryQuantAndScaleWhereTheLayoutSays) {
   }
 }
 
-// Q4_K: ggml's get_scale_min_k4 read of the 12 packed scale bytes.
-void ScaleMinK4(const uint8_t* q, int j, int& scale, int& min) {
-  if (j < 4) {
-    scale = q[j] & 63;
-    min = q[j + 4] & 63;
-  } else {
-    scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 TEST(InterleaveRows, PutsQ4KScalesMinsAndQuantsWhereTheLayoutSays) {
   const Matrix m = RandomMatrix(GgmlType::kQ4_K, 32, 512, BaseSeed() + 99);
   std::vector<uint8_t> out(InterleavedBytes(m.view));
@@ -126,8 +116,8 @@ TEST(InterleaveRows, PutsQ4KScalesMinsAndQuantsWhereTheLayoutSays) {
         ASSERT_EQ(std::memcmp(record + 2 * i, block, 2), 0);           // d
         ASSERT_EQ(std::memcmp(record + 32 + 2 * i, block + 2, 2), 0);  // dmin
         for (int j = 0; j < 8; ++j) {
-          int scale, min;
-          ScaleMinK4(block + 4, j, scale, min);
+          uint8_t scale, min;  // ggml's get_scale_min_k4
+          UnpackKScaleMin(j, block + 4, scale, min);
           ASSERT_EQ(record[64 + 16 * j + i], scale) << "row " << i << " sub-block " << j;
           ASSERT_EQ(record[192 + 16 * j + i], min) << "row " << i << " sub-block " << j;
           for (int e = 0; e < 32; ++e) {

@@ -81,6 +81,22 @@ std::vector<float> RunGemm(GemmFn gemm, const Problem& p, int64_t r0, int64_t t0
   return y;
 }
 
+// `actual` came from a tile of rows [rb, n_rows) × tokens [tb, n_tokens): those outputs
+// are within the problem's bound of `expected`, the others were never written (NaN).
+void ExpectTile(const Problem& p, const std::vector<float>& actual,
+                const std::vector<float>& expected, int64_t rb, int64_t tb) {
+  for (int64_t t = 0; t < p.n_tokens; ++t) {
+    for (int64_t r = 0; r < p.n_rows; ++r) {
+      const size_t i = t * p.n_rows + r;
+      if (t < tb || r < rb) {
+        ASSERT_TRUE(std::isnan(actual[i])) << "wrote outside its tile at " << t << "," << r;
+        continue;
+      }
+      ASSERT_NEAR(actual[i], expected[i], p.bound[i]) << "token " << t << " row " << r;
+    }
+  }
+}
+
 class GemmLevelTest : public ::testing::TestWithParam<std::tuple<GgmlType, CpuLevel>> {};
 
 TEST_P(GemmLevelTest, MatchesScalarReference) {
@@ -103,17 +119,8 @@ TEST_P(GemmLevelTest, MatchesScalarReference) {
         const int64_t r0 = n_rows > 1 ? 1 : 0, t0 = n_tokens > 1 ? 1 : 0;
         const std::vector<float> expected = RunGemm(scalar, p, 0, 0);
         for (auto [rb, tb] : {std::pair<int64_t, int64_t>{0, 0}, {r0, t0}}) {
-          const std::vector<float> actual = RunGemm(simd, p, rb, tb);
-          for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int64_t r = 0; r < n_rows; ++r) {
-              const size_t i = t * n_rows + r;
-              if (t < tb || r < rb) {
-                ASSERT_TRUE(std::isnan(actual[i])) << "wrote outside its tile at " << t << "," << r;
-                continue;
-              }
-              ASSERT_NEAR(actual[i], expected[i], p.bound[i]) << "token " << t << " row " << r;
-            }
-          }
+          ExpectTile(p, RunGemm(simd, p, rb, tb), expected, rb, tb);
+          if (::testing::Test::HasFatalFailure()) return;
         }
       }
     }
@@ -174,17 +181,8 @@ TEST_P(InterleavedGemmTest, MatchesScalarReference) {
           // A tile from the second group and the second token checks the offsets.
           const int64_t r0 = n_rows > 16 ? 16 : 0, t0 = n_tokens > 1 ? 1 : 0;
           for (auto [rb, tb] : {std::pair<int64_t, int64_t>{0, 0}, {r0, t0}}) {
-            const std::vector<float> actual = RunGemm(fast, p, rb, tb, interleaved.data());
-            for (int64_t t = 0; t < n_tokens; ++t) {
-              for (int64_t r = 0; r < n_rows; ++r) {
-                const size_t i = t * n_rows + r;
-                if (t < tb || r < rb) {
-                  ASSERT_TRUE(std::isnan(actual[i])) << "wrote outside its tile at " << t << "," << r;
-                  continue;
-                }
-                ASSERT_NEAR(actual[i], expected[i], p.bound[i]) << "token " << t << " row " << r;
-              }
-            }
+            ExpectTile(p, RunGemm(fast, p, rb, tb, interleaved.data()), expected, rb, tb);
+            if (::testing::Test::HasFatalFailure()) return;
           }
         }
       }
