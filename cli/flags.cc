@@ -15,7 +15,8 @@ ABSL_FLAG(std::string, prompt, "", "run: the prompt text (with --chat: the user'
 ABSL_FLAG(int32_t, n, 128, "run: the most tokens to generate");
 ABSL_FLAG(int32_t, threads, 0, "compute threads (0: one per core)");
 ABSL_FLAG(bool, interleave_weights, true,
-          "repack Q4_0/Q5_0/Q8_0 matrices at load into the layout the fastest kernels read "
+          "repack Q4_0/Q5_0/Q8_0/Q4_K/Q5_K/Q6_K matrices at load into the layout the fastest "
+          "kernels read "
           "(a copy in RAM in place of the file's pages)");
 ABSL_FLAG(bool, chat, false, "run: render the prompt as a user turn with the chat template");
 ABSL_FLAG(bool, ignore_eos, false, "run: keep generating past end-of-generation tokens");

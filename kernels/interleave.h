@@ -6,10 +6,11 @@
 // blocks of 16 consecutive rows sit together, arranged so that one 64-byte load holds
 // 4 quants of each of the 16 rows: an int8 dot product (vpdpbusd) against 4 activation
 // bytes broadcast then leaves row i's partial sum in lane i, the 16 block scales load as
-// one vector, and nothing is ever summed across lanes. Q4_0, Q5_0, Q8_0 and Q4_K are
-// interleaved; a matrix whose row count is not a multiple of 16 stays as it is. The
-// 32-blocks are the same bytes, moved (the copy is as large as the original); Q4_K
-// keeps its 6-bit scales and mins one byte each, 2.8% more.
+// one vector, and nothing is ever summed across lanes. Q4_0, Q5_0, Q8_0, Q4_K, Q5_K and
+// Q6_K are interleaved; a matrix whose row count is not a multiple of 16 stays as it is.
+// The 32-blocks and Q6_K are the same bytes, moved (the copy is as large as the
+// original); Q4_K and Q5_K keep their 6-bit scales and mins one byte each, 2.8% and
+// 2.3% more.
 //
 // Layout: group g (rows 16g..16g+15), block b (32 columns; Q4_K: a super-block of 256)
 // is one record at (g · n_blocks + b) · record bytes. In a 32-block's record
@@ -25,6 +26,12 @@
 //   scales[8][16], mins[8][16] the 6-bit values of sub-block j, row i at [j][i]  (256)
 //   8 sub-blocks × 4 vectors:  vector (j, c), byte 4i+k = element 4c+k of row i's
 //                              sub-block j (low nibble) | element 16+4c+k (high)  (2048)
+// A Q5_K record (2880 bytes) is the Q4_K record of its low four bits, then per
+// sub-block j 8 little-endian 64-bit masks: mask v = 2c+h, bit 4i+k = the fifth bit of
+// element 16h+4c+k of row i's sub-block j.
+// A Q6_K record (3360 bytes): d[16], scales[16][16] (int8), per 32-value chunk 4 nibble
+// vectors as above, then per chunk 2 vectors of the top two bits (kernels/matmul/
+// interleave_kquant.h).
 #ifndef SHOAL_KERNELS_INTERLEAVE_H_
 #define SHOAL_KERNELS_INTERLEAVE_H_
 
@@ -42,8 +49,8 @@ namespace shoal::kernels {
 
 inline constexpr int64_t kInterleaveRows = 16;
 
-// Whether `w` (in GGUF row layout) can be interleaved: Q4_0, Q5_0, Q8_0 or Q4_K with a
-// row count that is a positive multiple of 16.
+// Whether `w` (in GGUF row layout) can be interleaved: Q4_0, Q5_0, Q8_0, Q4_K, Q5_K or
+// Q6_K with a row count that is a positive multiple of 16.
 bool CanInterleave(const WeightMatrix& w);
 
 // Bytes of w's interleaved form (w: CanInterleave, or already interleaved).

@@ -45,6 +45,7 @@ void InterleavedFallbackGemm(WeightKind kind, const GemmTile& tile) {
   if (kind == WeightKind::kQ4_0) type = GgmlType::kQ4_0;
   if (kind == WeightKind::kQ5_0) type = GgmlType::kQ5_0;
   if (kind == WeightKind::kQ4_K) type = GgmlType::kQ4_K;
+  if (kind == WeightKind::kQ5_K) type = GgmlType::kQ5_K;
   if (kind == WeightKind::kQ6_K) type = GgmlType::kQ6_K;
   const int64_t n_rows = tile.row_end;  // enough for DeinterleaveRow to find any row
   const WeightMatrix w{.type = type, .n_rows = n_rows, .n_cols = tile.n_cols,

@@ -29,7 +29,9 @@ BlockFormat FormatOf(GgmlType type) {
 }
 
 int64_t RecordBytes(GgmlType type) {
-  return type == GgmlType::kQ4_K ? matmul::kQ4KRecordBytes : kG * TraitsOf(type).type_size;
+  if (type == GgmlType::kQ4_K) return matmul::kQ4KRecordBytes;
+  if (type == GgmlType::kQ5_K) return matmul::kQ5KRecordBytes;
+  return kG * TraitsOf(type).type_size;
 }
 
 // Moves one row's block between its GGUF form and its place in a record, either way.
@@ -38,6 +40,11 @@ void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
   if (type == GgmlType::kQ4_K) {
     if constexpr (kToRecord) matmul::Q4KToRecord(i, block, record);
     else matmul::Q4KFromRecord(i, record, block);
+    return;
+  }
+  if (type == GgmlType::kQ5_K) {
+    if constexpr (kToRecord) matmul::Q5KToRecord(i, block, record);
+    else matmul::Q5KFromRecord(i, record, block);
     return;
   }
   if (type == GgmlType::kQ6_K) {
@@ -95,7 +102,7 @@ void MoveBlock(GgmlType type, int64_t i, uint8_t* record, uint8_t* block) {
 bool CanInterleave(const WeightMatrix& w) {
   const bool type_ok = w.type == GgmlType::kQ4_0 || w.type == GgmlType::kQ5_0 ||
                        w.type == GgmlType::kQ8_0 || w.type == GgmlType::kQ4_K ||
-                       w.type == GgmlType::kQ6_K;
+                       w.type == GgmlType::kQ5_K || w.type == GgmlType::kQ6_K;
   return type_ok && w.layout == WeightLayout::kRows && w.n_rows > 0 && w.n_rows % kG == 0 &&
          w.n_cols > 0 && w.n_cols % TraitsOf(w.type).block_size == 0;
 }

@@ -38,6 +38,8 @@ void PackScalesMins(const uint8_t* scales, const uint8_t* mins, uint8_t* q) {
 // Q4_K GGUF block: d, dmin, 12 scale bytes, qs[128] with element l of sub-block 2n in
 // the low nibble of qs[32n + l] and of sub-block 2n+1 in the high one.
 constexpr int kQ4KBlockQs = 16;
+// Q5_K GGUF block: d, dmin, 12 scale bytes, qh[32], qs[128] (as Q4_K's).
+constexpr int kQ5KBlockQh = 16, kQ5KBlockQs = 48;
 
 // Q6_K GGUF block: ql[128], qh[64], scales[16] (int8), d. Element e (half n = e/128,
 // quarter q = e%128/32, l = e%32) is the nibble q/2 of ql[64n + 32(q%2) + l] with bits
@@ -52,16 +54,15 @@ Q6KPlace Q6KPlaceOf(int e) {
   return {64 * n + 32 * (q % 2) + l, 4 * (q / 2), kQ6KBlockQh + 32 * n + l, 2 * q};
 }
 
-}  // namespace
-
-void Q4KToRecord(int64_t i, const uint8_t* block, uint8_t* record) {
+// Q4_K's and Q5_K's shared part: d, dmin, 12 scale bytes, then the nibbles at `qs`.
+void ScalesAndNibblesToRecord(int64_t i, const uint8_t* block, const uint8_t* qs, uint8_t* record) {
   std::memcpy(record + 2 * i, block, 2);
   std::memcpy(record + 32 + 2 * i, block + 2, 2);
   for (int j = 0; j < 8; ++j) {
     UnpackKScaleMin(j, block + 4, record[kQ4KScales + 16 * j + i], record[kQ4KMins + 16 * j + i]);
     uint8_t values[32];
     for (int e = 0; e < 32; ++e) {
-      const uint8_t byte = block[kQ4KBlockQs + 32 * (j / 2) + e];
+      const uint8_t byte = qs[32 * (j / 2) + e];
       values[e] = j % 2 == 0 ? byte & 15 : byte >> 4;
     }
     uint8_t* vectors = record + kQ4KQuants + 4 * kVector * j;
@@ -71,7 +72,7 @@ void Q4KToRecord(int64_t i, const uint8_t* block, uint8_t* record) {
   }
 }
 
-void Q4KFromRecord(int64_t i, const uint8_t* record, uint8_t* block) {
+void ScalesAndNibblesFromRecord(int64_t i, const uint8_t* record, uint8_t* block, uint8_t* qs) {
   std::memcpy(block, record + 2 * i, 2);
   std::memcpy(block + 2, record + 32 + 2 * i, 2);
   uint8_t scales[8], mins[8];
@@ -84,7 +85,47 @@ void Q4KFromRecord(int64_t i, const uint8_t* record, uint8_t* block) {
     const uint8_t* vectors = record + kQ4KQuants + 4 * kVector * j;
     for (int e = 0; e < 32; ++e) {
       const uint8_t nibble = ChunkNibble(vectors, i, e);
-      block[kQ4KBlockQs + 32 * (j / 2) + e] |= static_cast<uint8_t>(j % 2 == 0 ? nibble : nibble << 4);
+      qs[32 * (j / 2) + e] |= static_cast<uint8_t>(j % 2 == 0 ? nibble : nibble << 4);
+    }
+  }
+}
+
+}  // namespace
+
+void Q4KToRecord(int64_t i, const uint8_t* block, uint8_t* record) {
+  ScalesAndNibblesToRecord(i, block, block + kQ4KBlockQs, record);
+}
+void Q4KFromRecord(int64_t i, const uint8_t* record, uint8_t* block) {
+  ScalesAndNibblesFromRecord(i, record, block, block + kQ4KBlockQs);
+}
+
+// Q5_K: the fifth bit of element e of sub-block j is bit j of qh[e].
+void Q5KToRecord(int64_t i, const uint8_t* block, uint8_t* record) {
+  ScalesAndNibblesToRecord(i, block, block + kQ5KBlockQs, record);
+  const uint8_t* qh = block + kQ5KBlockQh;
+  for (int j = 0; j < 8; ++j) {
+    for (int v = 0; v < 8; ++v) {
+      uint8_t* mask = record + kQ5KMasks + 64 * j + 8 * v;
+      const int c = v / 2, h = v % 2;
+      for (int k = 0; k < 4; ++k) {
+        const int bit = 4 * static_cast<int>(i) + k;
+        const uint8_t fifth = (qh[16 * h + 4 * c + k] >> j) & 1;
+        mask[bit / 8] = static_cast<uint8_t>((mask[bit / 8] & ~(1 << (bit % 8))) | fifth << (bit % 8));
+      }
+    }
+  }
+}
+void Q5KFromRecord(int64_t i, const uint8_t* record, uint8_t* block) {
+  ScalesAndNibblesFromRecord(i, record, block, block + kQ5KBlockQs);
+  uint8_t* qh = block + kQ5KBlockQh;
+  for (int j = 0; j < 8; ++j) {
+    for (int v = 0; v < 8; ++v) {
+      const uint8_t* mask = record + kQ5KMasks + 64 * j + 8 * v;
+      const int c = v / 2, h = v % 2;
+      for (int k = 0; k < 4; ++k) {
+        const int bit = 4 * static_cast<int>(i) + k;
+        qh[16 * h + 4 * c + k] |= static_cast<uint8_t>(((mask[bit / 8] >> (bit % 8)) & 1) << j);
+      }
     }
   }
 }

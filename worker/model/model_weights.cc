@@ -94,7 +94,7 @@ absl::StatusOr<LayerWeights> LoadLayer(const TensorLookup& lookup, const model::
 
 // Swaps every matrix that MatMul runs faster interleaved for an interleaved copy owned
 // by `weights`, and drops the file pages it came from (the copy is as large as they
-// are, Q4_K's 2.8% larger, so resident memory stays about the file's size). A matrix
+// are, Q4_K's and Q5_K's 2-3% larger, so resident memory stays about the file's size). A matrix
 // that appears twice (the output tied to the embedding) is copied once.
 class Interleaver {
  public:

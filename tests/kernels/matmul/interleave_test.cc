@@ -165,6 +165,30 @@ TEST(InterleaveRows, PutsQ6KScalesAndSixBitValuesWhereTheLayoutSays) {
   }
 }
 
+// Q5_K: the fifth bit of element e of sub-block j is bit j of qh[e] (ggml's
+// dequantize_row_q5_K); the record keeps it in mask (j, v = 2c+h) at bit 4i+k.
+TEST(InterleaveRows, PutsQ5KFifthBitsWhereTheLayoutSays) {
+  const Matrix m = RandomMatrix(GgmlType::kQ5_K, 16, 256, BaseSeed() + 11);
+  std::vector<uint8_t> out(InterleavedBytes(m.view));
+  ASSERT_EQ(out.size(), 2880u);
+  InterleaveRows(m.view, out.data());
+  for (int i = 0; i < 16; ++i) {
+    const uint8_t* block = m.data.data() + i * m.view.row_bytes();
+    for (int j = 0; j < 8; ++j) {
+      for (int e = 0; e < 32; ++e) {
+        const int h = e / 16, c = e % 16 / 4, k = e % 4, v = 2 * c + h;
+        uint64_t mask;
+        std::memcpy(&mask, out.data() + 2368 + 64 * j + 8 * v, 8);
+        const int fifth = static_cast<int>((mask >> (4 * i + k)) & 1);
+        ASSERT_EQ(fifth, (block[16 + e] >> j) & 1) << "row " << i << " sub-block " << j << " element " << e;
+        const uint8_t q = block[48 + 32 * (j / 2) + e];  // the low four bits, as Q4_K's
+        const uint8_t byte = out[320 + (4 * j + c) * 64 + 4 * i + k];
+        ASSERT_EQ(h == 0 ? byte & 15 : byte >> 4, j % 2 == 0 ? q & 15 : q >> 4);
+      }
+    }
+  }
+}
+
 TEST(InterleaveRows, RowsComeBackUnchangedAndDequantizeTheSame) {
   for (GgmlType type : kTypes) {
     SCOPED_TRACE(GgmlTypeName(type));
@@ -193,9 +217,9 @@ TEST(InterleaveRows, RowsComeBackUnchangedAndDequantizeTheSame) {
 TEST(InterleaveRows, RefusesWhatItCannotInterleave) {
   const Matrix q8 = RandomMatrix(GgmlType::kQ8_0, 24, 64, BaseSeed());
   EXPECT_FALSE(CanInterleave(q8.view));  // 24 rows: not whole groups
-  const Matrix k5 = RandomMatrix(GgmlType::kQ5_K, 16, 256, BaseSeed());
-  EXPECT_FALSE(CanInterleave(k5.view));
-  EXPECT_THAT(InterleavedCopy::Create(k5.view, nullptr).status(),
+  const Matrix q41 = RandomMatrix(GgmlType::kQ4_1, 16, 256, BaseSeed());
+  EXPECT_FALSE(CanInterleave(q41.view));
+  EXPECT_THAT(InterleavedCopy::Create(q41.view, nullptr).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cannot be interleaved")));
   const Matrix ok = RandomMatrix(GgmlType::kQ8_0, 32, 64, BaseSeed());
   EXPECT_TRUE(CanInterleave(ok.view));

@@ -141,6 +141,7 @@ GemmFn FallbackFor(GgmlType type) {
     case GgmlType::kQ4_0: return FallbackGemm<WeightKind::kQ4_0>;
     case GgmlType::kQ5_0: return FallbackGemm<WeightKind::kQ5_0>;
     case GgmlType::kQ4_K: return FallbackGemm<WeightKind::kQ4_K>;
+    case GgmlType::kQ5_K: return FallbackGemm<WeightKind::kQ5_K>;
     case GgmlType::kQ6_K: return FallbackGemm<WeightKind::kQ6_K>;
     default: return FallbackGemm<WeightKind::kQ8_0>;
   }
@@ -192,18 +193,19 @@ TEST_P(InterleavedGemmTest, MatchesScalarReference) {
 
 INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedGemmTest,
                          ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0,
-                                           GgmlType::kQ4_K, GgmlType::kQ6_K),
+                                           GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K),
                          [](const auto& info) { return std::string(GgmlTypeName(info.param)); });
 
 // Levels that have the fast kernels must be the ones the machine would use: a VNNI
 // machine that silently fell back to the scalar path would be correct and 50x slower.
 TEST(InterleavedGemm, VnniLevelHasFastKernels) {
   for (GgmlType type :
-       {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+       {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K,
+        GgmlType::kQ6_K}) {
     EXPECT_TRUE(HasInterleavedKernel(type, CpuLevel::kAvx512Vnni)) << GgmlTypeName(type);
     EXPECT_FALSE(HasInterleavedKernel(type, CpuLevel::kScalar)) << GgmlTypeName(type);
   }
-  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ5_K, CpuLevel::kAvx512Vnni));
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_1, CpuLevel::kAvx512Vnni));
 }
 
 std::vector<CpuLevel> SimdLevels() {
