@@ -118,7 +118,22 @@ int main(int argc, char** argv) {
     cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_N, g, g, g, &one, a, g, b, g, &zero, c, g);
   });
   const double flops = 2.0 * g * g * g / (gemm_ms * 1e-3) / 1e12;  // TFLOP/s
-  std::printf("ceilings: copy %.0f GB/s (read + write), float32 GEMM %.1f TFLOP/s\n\n", bandwidth, flops);
+  // bf16 operands, float32 accumulation: the tensor-core ceiling.
+  uint16_t* a16 = nullptr;
+  uint16_t* b16 = nullptr;
+  Check(cudaMalloc(&a16, size_t{2} * g * g), "cudaMalloc");
+  Check(cudaMalloc(&b16, size_t{2} * g * g), "cudaMalloc");
+  shoal::kernels::cuda::LaunchToBf16(a, int64_t{g} * g, a16, nullptr);
+  shoal::kernels::cuda::LaunchToBf16(b, int64_t{g} * g, b16, nullptr);
+  cublasHandle_t cublas16;
+  cublasCreate(&cublas16);
+  const double gemm16_ms = TimeMs([&] {
+    cublasGemmEx(cublas16, CUBLAS_OP_N, CUBLAS_OP_N, g, g, g, &one, a16, CUDA_R_16BF, g, b16,
+                 CUDA_R_16BF, g, &zero, c, CUDA_R_32F, g, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  });
+  const double flops16 = 2.0 * g * g * g / (gemm16_ms * 1e-3) / 1e12;
+  std::printf("ceilings: copy %.0f GB/s (read + write), float32 GEMM %.1f TFLOP/s, bf16 GEMM %.1f TFLOP/s\n\n",
+              bandwidth, flops, flops16);
   std::printf("%-20s %-34s %10s %10s %-7s %6s\n", "op", "shape", "median ms", "achieved", "unit", "ceil");
 
   using namespace shoal::kernels::cuda;
@@ -193,6 +208,15 @@ int main(int argc, char** argv) {
                2.0 * rows * cols * tokens / (ms * 1e-3) / 1e12, flops, "TFLOP/s"});
       }
     }
+  }
+  {  // The bf16-at-load path: 4096 x 4096 bf16 weights, 512 tokens.
+    const int64_t rows = 4096, cols = 4096, tokens = 512;
+    const double ms = TimeMs([&] {
+      cublasGemmEx(cublas16, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, &one, a16, CUDA_R_16BF, cols,
+                   b16, CUDA_R_16BF, cols, &zero, c, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    });
+    Print({"matmul bf16", "4096 x 4096, 512 tokens", ms, 2.0 * rows * cols * tokens / (ms * 1e-3) / 1e12,
+           flops16, "TFLOP/s"});
   }
   {  // Decode attention: 64 sequences of 2048 cached positions, 32 query / 8 KV heads of 128,
      // f16 cache; the minimum traffic is every sequence's K and V once.

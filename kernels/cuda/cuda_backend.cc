@@ -205,6 +205,42 @@ class CudaBackend : public OpBackend {
     return ToHost(dy, y);
   }
 
+  // W dequantized to float32 and rounded to bf16 on the device (the bf16-at-load path),
+  // x rounded to bf16, one cuBLAS GEMM with float32 accumulation and output.
+  absl::Status MatMulBf16(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
+                          std::span<float> y) override {
+    SHOAL_RETURN_IF_ERROR(CheckDeviceLayout(w, "matmul_bf16"));
+    SHOAL_RETURN_IF_ERROR(Sized(x.size(), n_tokens * w.n_cols, "matmul_bf16 input"));
+    SHOAL_RETURN_IF_ERROR(Sized(y.size(), n_tokens * w.n_rows, "matmul_bf16 output"));
+    if (n_tokens == 0 || w.n_rows == 0) return absl::OkStatus();
+    const int64_t n_w = w.n_rows * w.n_cols;
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dq, ToDevice(MatrixBytes(w)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dw, DeviceBuffer::Allocate(n_w * sizeof(float)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dw16, DeviceBuffer::Allocate(n_w * sizeof(uint16_t)));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchDequantizeRows(static_cast<int>(w.type), dq.as<uint8_t>(), w.row_bytes(),
+                                   w.n_cols, nullptr, w.n_rows, dw.as<float>(), nullptr),
+        "matmul_bf16 dequantize"));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchToBf16(dw.as<float>(), n_w, dw16.as<uint16_t>(), nullptr),
+                                 "matmul_bf16 weights"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx16, DeviceBuffer::Allocate(x.size() * sizeof(uint16_t)));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchToBf16(dx.as<float>(), static_cast<int64_t>(x.size()),
+                                                    dx16.as<uint16_t>(), nullptr),
+                                 "matmul_bf16 activations"));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
+    const float one = 1.0f, zero = 0.0f;
+    SHOAL_RETURN_IF_ERROR(CublasStatus(
+        cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.n_rows),
+                     static_cast<int>(n_tokens), static_cast<int>(w.n_cols), &one,
+                     dw16.as<void>(), CUDA_R_16BF, static_cast<int>(w.n_cols), dx16.as<void>(),
+                     CUDA_R_16BF, static_cast<int>(w.n_cols), &zero, dy.as<void>(), CUDA_R_32F,
+                     static_cast<int>(w.n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmEx"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaDeviceSynchronize(), "matmul_bf16"));
+    return ToHost(dy, y);
+  }
+
   absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
                        std::span<const float> k, std::span<const float> v) override {
     const int64_t k_row = layer.n_kv_heads * layer.head_dim, v_row = layer.n_kv_heads * layer.value_dim;

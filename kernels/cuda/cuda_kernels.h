@@ -35,6 +35,9 @@ cudaError_t LaunchArgmax(const float* x, int64_t n, int64_t rows, int32_t* out,
 cudaError_t LaunchTopK(const float* x, int64_t n, int64_t rows, int64_t k, int32_t* indices,
                        float* values, cudaStream_t stream);
 
+// out[i] = x[i] rounded to bf16 (nearest even), as the raw 16 bits.
+cudaError_t LaunchToBf16(const float* x, int64_t n, uint16_t* out, cudaStream_t stream);
+
 // Whether LaunchDequantizeRows knows the ggml type (by its GGUF id).
 bool CanDequantizeOnDevice(int ggml_type);
 // Dequantizes rows ids[i] (i < n_ids; ids null: rows 0..n_ids-1) of a GGUF-layout

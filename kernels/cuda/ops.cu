@@ -1,5 +1,6 @@
 // Element-wise and per-row CUDA kernels: RMSNorm, RoPE, the gated activations,
 // softmax, argmax and top-k. Row kernels run one block of kRowThreads per row.
+#include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <float.h>
 #include <math.h>
@@ -128,7 +129,18 @@ __global__ void TopKKernel(const float* x, int64_t n, int64_t k, int32_t* indice
   }
 }
 
+__global__ void ToBf16Kernel(const float* x, int64_t n, uint16_t* out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = __bfloat16_as_ushort(__float2bfloat16_rn(x[i]));
+}
+
 }  // namespace
+
+cudaError_t LaunchToBf16(const float* x, int64_t n, uint16_t* out, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  ToBf16Kernel<<<Blocks(n, kElementThreads), kElementThreads, 0, stream>>>(x, n, out);
+  return cudaGetLastError();
+}
 
 cudaError_t LaunchRmsNorm(const float* x, const float* w, int convention, float eps, int64_t n,
                           int64_t rows, float* y, cudaStream_t stream) {

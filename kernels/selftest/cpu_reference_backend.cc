@@ -6,6 +6,7 @@
 #include <numeric>
 #include <vector>
 
+#include "common/half.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "kernels/interleave.h"
@@ -114,9 +115,25 @@ class CpuReferenceBackend : public OpBackend {
 
   absl::Status MatMul(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
                       std::span<float> y) override {
+    return Product(w, x, n_tokens, y, /*bf16=*/false);
+  }
+
+  absl::Status MatMulBf16(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
+                          std::span<float> y) override {
+    std::vector<float> rounded(x.begin(), x.end());
+    for (float& v : rounded) v = Bf16ToFloat(FloatToBf16(v));
+    return Product(w, rounded, n_tokens, y, /*bf16=*/true);
+  }
+
+  // Σ_k x[t][k]·W[r][k] in float64 over the dequantized (with bf16: then rounded) weights.
+  static absl::Status Product(const WeightMatrix& w, std::span<const float> x, int64_t n_tokens,
+                              std::span<float> y, bool bf16) {
     std::vector<float> row(w.n_cols);
     for (int64_t r = 0; r < w.n_rows; ++r) {
       SHOAL_RETURN_IF_ERROR(DequantizeMatrixRow(w, r, row));
+      if (bf16) {
+        for (float& v : row) v = Bf16ToFloat(FloatToBf16(v));
+      }
       for (int64_t t = 0; t < n_tokens; ++t) {
         double sum = 0.0;
         for (int64_t k = 0; k < w.n_cols; ++k) sum += double(row[k]) * x[t * w.n_cols + k];

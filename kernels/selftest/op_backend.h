@@ -54,6 +54,10 @@ class OpBackend {
                                std::span<float> out) = 0;
   virtual absl::Status MatMul(const WeightMatrix& w, std::span<const float> x,
                               int64_t n_tokens, std::span<float> y) = 0;
+  // The bf16 path of the same product (weights dequantized at load and rounded to bf16,
+  // activations rounded to bf16, float32 accumulation: what tensor cores compute).
+  virtual absl::Status MatMulBf16(const WeightMatrix& w, std::span<const float> x,
+                                  int64_t n_tokens, std::span<float> y) = 0;
   // The KV write: token i's K (n_kv_heads · head_dim floats) and V into slots[i] of
   // `layer`, whose k and v arrays are host memory, converted to the layer's type.
   virtual absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,

@@ -245,31 +245,41 @@ void AddWeightCases(std::vector<Case>& cases) {
                                      });
                        }});
     }
-    for (auto [rows, cols, tokens] : {std::tuple<int64_t, int64_t, int64_t>{1, 256, 1},
-                                      {37, 256, 3}, {256, 768, 16}, {1000, 2048, 5}}) {
-      cases.push_back(
-          {"matmul", fmt::format("{} {} x {}, {} tokens", name, rows, cols, tokens),
-           [=](OpBackend& c, OpBackend& r, Rng& rng) {
-             const RandomMatrix m = MakeMatrix(type, rows, cols, rng);
-             const auto x = Uniform(rng, tokens * cols, -1, 1);
-             // Scale of each output's rounding error: Σ|w·x| over its dot product.
-             std::vector<double> scales(tokens * rows, 0.0);
-             std::vector<float> w(cols);
-             for (int64_t row = 0; row < rows; ++row) {
-               if (auto s = DequantizeMatrixRow(m.view, row, w); !s.ok()) return FromError(s, "setup");
-               for (int64_t t = 0; t < tokens; ++t) {
-                 for (int64_t k = 0; k < cols; ++k) {
-                   scales[t * rows + row] += std::fabs(double(w[k]) * x[t * cols + k]);
+    // matmul_bf16 (weights and activations rounded to bf16, then float32 sums) for the
+    // types a bf16-at-load worker would convert.
+    const bool with_bf16 = type == GgmlType::kF32 || type == GgmlType::kQ8_0 || type == GgmlType::kQ4_K;
+    for (bool bf16 : {false, true}) {
+      if (bf16 && !with_bf16) continue;
+      for (auto [rows, cols, tokens] : {std::tuple<int64_t, int64_t, int64_t>{1, 256, 1},
+                                        {37, 256, 3}, {256, 768, 16}, {1000, 2048, 5}}) {
+        cases.push_back(
+            {bf16 ? "matmul_bf16" : "matmul",
+             fmt::format("{} {} x {}, {} tokens", name, rows, cols, tokens),
+             [=](OpBackend& c, OpBackend& r, Rng& rng) {
+               const RandomMatrix m = MakeMatrix(type, rows, cols, rng);
+               const auto x = Uniform(rng, tokens * cols, -1, 1);
+               // Scale of each output's rounding error: Σ|w·x| over its dot product.
+               std::vector<double> scales(tokens * rows, 0.0);
+               std::vector<float> w(cols);
+               for (int64_t row = 0; row < rows; ++row) {
+                 if (auto s = DequantizeMatrixRow(m.view, row, w); !s.ok()) return FromError(s, "setup");
+                 for (int64_t t = 0; t < tokens; ++t) {
+                   for (int64_t k = 0; k < cols; ++k) {
+                     scales[t * rows + row] += std::fabs(double(w[k]) * x[t * cols + k]);
+                   }
                  }
                }
-             }
-             // float32 accumulation over ≤ 2048 terms, in any order (cuBLAS splits k).
-             constexpr Tolerance kTol{1e-30, 3e-5};
-             return Both(
-                 c, r, tokens * rows, kTol,
-                 [&](OpBackend& b, std::span<float> y) { return b.MatMul(m.view, x, tokens, y); },
-                 scales);
-           }});
+               // float32 accumulation over ≤ 2048 terms, in any order (cuBLAS splits k);
+               // bf16 products are exact in float32, so the same bound holds for them.
+               constexpr Tolerance kTol{1e-30, 3e-5};
+               return Both(
+                   c, r, tokens * rows, kTol,
+                   [&](OpBackend& b, std::span<float> y) {
+                     return bf16 ? b.MatMulBf16(m.view, x, tokens, y) : b.MatMul(m.view, x, tokens, y);
+                   },
+                   scales);
+             }});
+      }
     }
   }
 }

@@ -114,6 +114,10 @@ class BrokenBackend : public OpBackend {
                       std::span<float>) override {
     return absl::UnimplementedError("no matmul here");
   }
+  absl::Status MatMulBf16(const WeightMatrix& w, std::span<const float> x, int64_t n,
+                          std::span<float> y) override {
+    return cpu_->MatMulBf16(w, x, n, y);
+  }
   absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
                        std::span<const float> k, std::span<const float> v) override {
     return cpu_->WriteKv(layer, slots, k, v);
