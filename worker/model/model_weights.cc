@@ -120,6 +120,11 @@ class Interleaver {
     }
     const uint8_t* original = first.data;
     auto done = copies_.find(original);
+    if (done != copies_.end() && (done->second.type != first.type ||
+                                  done->second.n_cols != first.n_cols ||
+                                  done->second.n_rows != total_rows)) {
+      return absl::InternalError("two weight tensors share bytes but not their shape");
+    }
     if (done == copies_.end()) {
       kernels::WeightMatrix stack = first;
       stack.n_rows = total_rows;
@@ -127,17 +132,17 @@ class Interleaver {
                              kernels::InterleavedCopy::Create(stack, pool_));
       MappedFile::DropResidentPages(
           std::span(original, static_cast<size_t>(total_rows * stack.row_bytes())));
-      done = copies_.emplace(original, copy.matrix().data).first;
+      done = copies_.emplace(original, copy.matrix()).first;
       weights_.interleaved.push_back(std::move(copy));
     }
-    first.data = done->second;
+    first.data = done->second.data;
     first.layout = kernels::WeightLayout::kInterleaved16;
     return absl::OkStatus();
   }
 
   ModelWeights& weights_;
   ThreadPool* pool_;
-  absl::flat_hash_map<const uint8_t*, const uint8_t*> copies_;
+  absl::flat_hash_map<const uint8_t*, kernels::WeightMatrix> copies_;  // by file bytes
 };
 
 absl::Status InterleaveAll(ModelWeights& weights, ThreadPool* pool) {

@@ -27,9 +27,10 @@ using ::shoal::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr GgmlType kBlockTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0};
-constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K};
+constexpr GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0,
+                               GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
 
-int64_t ColumnsFor(GgmlType type) { return type == GgmlType::kQ4_K ? 768 : 640; }
+int64_t ColumnsFor(GgmlType type) { return TraitsOf(type).block_size == 256 ? 768 : 640; }
 
 struct Matrix {
   std::vector<uint8_t> data;
