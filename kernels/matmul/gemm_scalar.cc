@@ -40,13 +40,8 @@ LevelKernels MakeScalarKernels() {
 
 }  // namespace
 
-void InterleavedFallbackGemm(WeightKind kind, const GemmTile& tile) {
-  GgmlType type = GgmlType::kQ8_0;
-  if (kind == WeightKind::kQ4_0) type = GgmlType::kQ4_0;
-  if (kind == WeightKind::kQ5_0) type = GgmlType::kQ5_0;
-  if (kind == WeightKind::kQ4_K) type = GgmlType::kQ4_K;
-  if (kind == WeightKind::kQ5_K) type = GgmlType::kQ5_K;
-  if (kind == WeightKind::kQ6_K) type = GgmlType::kQ6_K;
+void InterleavedFallbackGemm(GgmlType type, const GemmTile& tile) {
+  const auto kind = static_cast<WeightKind>(WeightKindIndex(type));
   const int64_t n_rows = tile.row_end;  // enough for DeinterleaveRow to find any row
   const WeightMatrix w{.type = type, .n_rows = n_rows, .n_cols = tile.n_cols,
                        .data = tile.weights, .layout = WeightLayout::kInterleaved16};

@@ -50,7 +50,8 @@ struct LevelKernels {
 // The reference for interleaved weights: each row put back in GGUF layout and run
 // through the scalar kernel, so its outputs equal the scalar level's on the original
 // matrix bit for bit. Any rows.
-void InterleavedFallbackGemm(WeightKind kind, const GemmTile& tile);
+// `type` is the matrix's (an interleavable one).
+void InterleavedFallbackGemm(GgmlType type, const GemmTile& tile);
 
 // The table of a level (the caller checks the CPU supports it).
 const LevelKernels& KernelsFor(CpuLevel level);

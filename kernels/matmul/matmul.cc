@@ -128,7 +128,7 @@ absl::Status MatMulOn(const MatMulArgs& args, MatMulScratch& scratch, ThreadPool
   const matmul::GemmFn gemm = interleaved ? kernels.gemm_interleaved[kind] : kernels.gemm[kind];
   auto run_tile = [&](const GemmTile& tile) {
     if (gemm != nullptr) gemm(tile);
-    else matmul::InterleavedFallbackGemm(static_cast<matmul::WeightKind>(kind), tile);
+    else matmul::InterleavedFallbackGemm(w.type, tile);
   };
   const int64_t row_chunks = (w.n_rows + kRowChunk - 1) / kRowChunk;
   // Split the rows (every thread streams its own slice of W), unless there are too few

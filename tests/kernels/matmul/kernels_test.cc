@@ -131,19 +131,19 @@ TEST_P(GemmLevelTest, MatchesScalarReference) {
 // every other level runs) against the scalar kernel on the same matrix in GGUF layout.
 class InterleavedGemmTest : public ::testing::TestWithParam<GgmlType> {};
 
-template <WeightKind kKind>
+template <GgmlType kType>
 void FallbackGemm(const GemmTile& tile) {
-  InterleavedFallbackGemm(kKind, tile);
+  InterleavedFallbackGemm(kType, tile);
 }
 
 GemmFn FallbackFor(GgmlType type) {
   switch (type) {
-    case GgmlType::kQ4_0: return FallbackGemm<WeightKind::kQ4_0>;
-    case GgmlType::kQ5_0: return FallbackGemm<WeightKind::kQ5_0>;
-    case GgmlType::kQ4_K: return FallbackGemm<WeightKind::kQ4_K>;
-    case GgmlType::kQ5_K: return FallbackGemm<WeightKind::kQ5_K>;
-    case GgmlType::kQ6_K: return FallbackGemm<WeightKind::kQ6_K>;
-    default: return FallbackGemm<WeightKind::kQ8_0>;
+    case GgmlType::kQ4_0: return FallbackGemm<GgmlType::kQ4_0>;
+    case GgmlType::kQ5_0: return FallbackGemm<GgmlType::kQ5_0>;
+    case GgmlType::kQ4_K: return FallbackGemm<GgmlType::kQ4_K>;
+    case GgmlType::kQ5_K: return FallbackGemm<GgmlType::kQ5_K>;
+    case GgmlType::kQ6_K: return FallbackGemm<GgmlType::kQ6_K>;
+    default: return FallbackGemm<GgmlType::kQ8_0>;
   }
 }
 
