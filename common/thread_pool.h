@@ -1,6 +1,7 @@
 // Data-parallel loops on a fixed set of threads, for the compute path (matmuls,
 // attention): one Run() per op, hundreds per decoded token, so starting a loop must
-// cost microseconds. Workers spin briefly after a loop, then sleep on a futex.
+// cost microseconds. Waiting threads spin briefly, then yield, then sleep on a futex
+// (see Backoff in the .cc).
 //
 // Owned by one compute thread: Run() must not be called concurrently or from inside a
 // running loop. The calling thread takes part as thread 0.
@@ -68,6 +69,7 @@ class ThreadPool {
   std::atomic<uint32_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<int> sleepers_{0};  // workers blocked (or about to block) in wait()
+  std::atomic<bool> caller_sleeping_{false};  // Run() blocked (or about to) on pending_
   std::atomic<bool> stop_{false};
   Invoke invoke_ = nullptr;
   void* fn_ = nullptr;
