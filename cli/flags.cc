@@ -14,6 +14,13 @@ ABSL_FLAG(bool, add_special, true, "tokenize: add BOS/EOS as the model's tokeniz
 ABSL_FLAG(std::string, prompt, "", "run: the prompt text (with --chat: the user's message)");
 ABSL_FLAG(int32_t, n, 128, "run: the most tokens to generate");
 ABSL_FLAG(int32_t, threads, 0, "compute threads (0: one per core)");
+ABSL_FLAG(std::string, device, "cpu", "where the model computes: cpu, cuda or cuda:K");
+ABSL_FLAG(bool, bf16_weights, false,
+          "--device cuda: expand quantized matrices to bf16 at load for tensor-core GEMMs "
+          "(more memory; off: the kernels dequantize as they read)");
+ABSL_FLAG(double, gpu_memory_fraction, 0.9,
+          "--device cuda: share of the GPU's memory the worker may use, weights included; the "
+          "rest of it is KV cache");
 ABSL_FLAG(bool, interleave_weights, true,
           "repack Q4_0/Q5_0/Q8_0/Q4_K/Q5_K/Q6_K matrices at load into the layout the fastest "
           "kernels read "
@@ -49,3 +56,5 @@ ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM: seconds in-flight requests get
 // Self-test.
 ABSL_FLAG(std::string, backend, "cuda", "selftest: the backend to check against the CPU reference (cuda, cpu)");
 ABSL_FLAG(int32_t, device_index, 0, "selftest: which CUDA device");
+ABSL_FLAG(std::string, models, "",
+          "selftest: comma-separated GGUF files whose whole forward passes are compared too");

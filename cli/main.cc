@@ -32,22 +32,23 @@ const std::vector<Command>& Commands() {
        shoal::cli::RunTokenize},
       {"run",
        "one generation: shoal run [--model FILE] --prompt TEXT [--chat] [-n N] [--threads T] "
-       "[--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S]",
-       {"model", "prompt", "chat", "n", "threads", "interleave_weights", "ignore_eos", "temperature", "top_k", "top_p",
+       "[--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S] [--device cpu|cuda:K]",
+       {"model", "prompt", "chat", "n", "threads", "device", "bf16_weights", "interleave_weights", "ignore_eos", "temperature", "top_k", "top_p",
         "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed"},
        shoal::cli::RunRun},
       {"scheduler",
        "one model replica's engine as a gRPC service: shoal scheduler [--model FILE] "
-       "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T]",
-       {"model", "host", "port", "metrics_port", "world", "threads", "interleave_weights",
+       "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T] [--device cpu|cuda:K]",
+       {"model", "host", "port", "metrics_port", "world", "threads", "device", "bf16_weights",
+        "gpu_memory_fraction", "interleave_weights",
         "max_num_batched_tokens",
         "max_num_seqs", "long_prefill_token_threshold", "max_waiting", "block_size",
         "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
        shoal::cli::RunScheduler},
       {"selftest",
-       "every op on a backend against the CPU reference: shoal selftest --backend cuda "
-       "[--device-index K] [--seed S]",
-       {"backend", "device_index", "seed"},
+       "every op and whole-model forwards on a backend against the CPU reference: "
+       "shoal selftest --backend cuda [--device-index K] [--models A.gguf,B.gguf] [--seed S]",
+       {"backend", "device_index", "models", "threads", "seed"},
        shoal::cli::RunSelftest},
   };
   return commands;

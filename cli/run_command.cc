@@ -9,15 +9,14 @@
 
 #include "absl/flags/flag.h"
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "cli/flags.h"
 #include "cli/model_path.h"
 #include "common/status_macros.h"
 #include "common/status_util.h"
-#include "common/thread_pool.h"
 #include "fmt/format.h"
 #include "model/model_file.h"
-#include "worker/forward/decoder.h"
-#include "worker/kv/kv_cache.h"
+#include "worker/forward/forward_engine.h"
 #include "worker/sampler/sampler.h"
 
 namespace shoal::cli {
@@ -59,11 +58,10 @@ absl::StatusOr<std::vector<int32_t>> PromptTokens(const model::ModelFile& model)
 
 class Generation {
  public:
-  Generation(const model::ModelFile& model, worker::Decoder& decoder, worker::KvCache& kv,
+  Generation(const model::ModelFile& model, worker::ForwardEngine& engine,
              std::vector<int32_t> blocks)
       : model_(model),
-        decoder_(decoder),
-        kv_(kv),
+        engine_(engine),
         blocks_(std::move(blocks)),
         logits_(model.config().n_vocab) {}
 
@@ -76,15 +74,14 @@ class Generation {
                                .start_position = start,
                                .block_table = blocks_,
                                .logits = worker::LogitsWanted::kLast});
-    return decoder_.Forward(batch, kv_, logits_);
+    return engine_.Forward(batch, logits_);
   }
 
   std::span<float> logits() { return logits_; }
 
  private:
   const model::ModelFile& model_;
-  worker::Decoder& decoder_;
-  worker::KvCache& kv_;
+  worker::ForwardEngine& engine_;
   std::vector<int32_t> blocks_;
   std::vector<float> logits_;
 };
@@ -105,20 +102,16 @@ absl::Status Run() {
   worker::SamplingParams params = SamplingFromFlags();
   SHOAL_RETURN_IF_ERROR(params.Validate(static_cast<int32_t>(config.n_vocab)));
 
-  int threads = absl::GetFlag(FLAGS_threads);
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<ThreadPool> pool, ThreadPool::Create(threads));
-  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<worker::Decoder> decoder,
-                         worker::Decoder::Create(
-                             *model, *pool,
-                             {.interleave = absl::GetFlag(FLAGS_interleave_weights)}));
+  SHOAL_ASSIGN_OR_RETURN(worker::EngineOptions engine_options, EngineOptionsFromFlags());
+  // Exactly the blocks this one generation fills.
   const int64_t positions = static_cast<int64_t>(prompt.size()) + max_new;
   const int64_t n_blocks = (positions + worker::kDefaultBlockSize - 1) / worker::kDefaultBlockSize;
-  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<worker::KvCache> kv,
-                         worker::KvCache::Create(config, {.num_blocks = n_blocks}));
+  engine_options.kv.exact_blocks = n_blocks;
+  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<worker::ForwardEngine> engine,
+                         worker::CreateForwardEngine(*model, engine_options));
   std::vector<int32_t> blocks(n_blocks);
   for (int64_t i = 0; i < n_blocks; ++i) blocks[i] = static_cast<int32_t>(i);
-  Generation generation(*model, *decoder, *kv, blocks);
+  Generation generation(*model, *engine, blocks);
 
   const std::vector<int32_t>& eog = tokenizer.eog_ids();
   SHOAL_ASSIGN_OR_RETURN(
@@ -160,10 +153,11 @@ absl::Status Run() {
   const double decode_seconds = SecondsSince(decode_start);
   std::fprintf(stderr,
                "prompt: %zu tokens in %.3f s (%.1f tokens/s); generated: %lld tokens in %.3f s "
-               "(%.1f tokens/s); %d threads\n",
+               "(%.1f tokens/s); %s\n",
                prompt.size(), prefill_seconds, prompt.size() / prefill_seconds,
                static_cast<long long>(generated), decode_seconds,
-               generated > 1 ? (generated - 1) / decode_seconds : 0.0, threads);
+               generated > 1 ? (generated - 1) / decode_seconds : 0.0,
+               engine->description().c_str());
   return absl::OkStatus();
 }
 

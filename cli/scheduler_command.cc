@@ -14,6 +14,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/escaping.h"
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "cli/flags.h"
 #include "cli/in_process_worker_client.h"
 #include "cli/model_path.h"
@@ -29,29 +30,29 @@
 namespace shoal::cli {
 namespace {
 
-int ThreadsFromFlag() {
-  const int threads = absl::GetFlag(FLAGS_threads);
-  return threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 // --max-num-seqs 0 (the default) with the in-process CPU worker: 4 per compute thread.
 // On CPU a step's cost grows with every sequence in it while throughput stops growing
 // near this size (2 threads: 8 running give 255-290 tok/s on Gemma 3 270M like 64 do,
 // at a fraction of the time per token; docs/benchmarks.md), so admitting more only
-// slows every stream. A GPU worker's default will be its own.
-int64_t MaxNumSeqsFromFlag() {
+// slows every stream. A GPU worker batches wide: vLLM's 256.
+int64_t MaxNumSeqsFromFlag(const worker::Device& device) {
   const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
-  return flag != 0 ? flag : 4 * static_cast<int64_t>(ThreadsFromFlag());
+  if (flag != 0) return flag;
+  return device.kind == worker::DeviceKind::kCuda ? 256 : 4 * static_cast<int64_t>(ThreadsFromFlag());
 }
 
 absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worker,
-                                                    const std::string& path) {
+                                                    const std::string& path,
+                                                    const worker::EngineOptions& engine) {
   v1::RegisterRequest request;
   request.set_model_path(path);
   request.set_rank(0);
   request.set_world_size(1);
   request.set_kv_block_size(absl::GetFlag(FLAGS_block_size));
-  request.set_memory_fraction(static_cast<float>(absl::GetFlag(FLAGS_kv_memory_fraction)));
+  // The share of RAM for a CPU worker, of the GPU's memory for a CUDA one.
+  request.set_memory_fraction(static_cast<float>(engine.device.kind == worker::DeviceKind::kCuda
+                                                     ? engine.kv.memory_fraction
+                                                     : absl::GetFlag(FLAGS_kv_memory_fraction)));
   request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
   request.set_max_num_batched_tokens(
       static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
@@ -60,11 +61,11 @@ absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worke
 
 scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
                                          const v1::RegisterResponse& registration,
-                                         const std::string& path) {
+                                         const std::string& path, const worker::Device& device) {
   const model::ModelConfig& c = model.config();
   scheduler::EngineCoreConfig config;
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
-                      .max_num_seqs = MaxNumSeqsFromFlag(),
+                      .max_num_seqs = MaxNumSeqsFromFlag(device),
                       .long_prefill_token_threshold =
                           absl::GetFlag(FLAGS_long_prefill_token_threshold),
                       .max_waiting = absl::GetFlag(FLAGS_max_waiting)};
@@ -94,12 +95,16 @@ absl::Status Serve() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const int threads = ThreadsFromFlag();
-  auto worker = std::make_unique<InProcessWorkerClient>(worker::StepExecutorOptions{
-      .threads = threads, .interleave_weights = absl::GetFlag(FLAGS_interleave_weights)});
-  SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration, RegisterWorker(*worker, path));
+  SHOAL_ASSIGN_OR_RETURN(const worker::EngineOptions engine_options, EngineOptionsFromFlags());
+  auto worker = std::make_unique<InProcessWorkerClient>(
+      worker::StepExecutorOptions{.device = engine_options.device,
+                                  .threads = engine_options.threads,
+                                  .interleave_weights = engine_options.interleave_weights,
+                                  .bf16_weights = engine_options.bf16_weights});
+  SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration,
+                         RegisterWorker(*worker, path, engine_options));
   const scheduler::EngineCoreConfig config =
-      EngineConfig(worker->executor()->model(), registration, path);
+      EngineConfig(worker->executor()->model(), registration, path, engine_options.device);
   prometheus::Registry registry;  // outlives the engine and the HTTP server
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineCore> engine,
                          scheduler::EngineCore::Create(config, std::move(worker), registry));

@@ -82,6 +82,22 @@ struct PagedAttentionLaunch {
 };
 cudaError_t LaunchPagedAttention(const PagedAttentionLaunch& args, cudaStream_t stream);
 
+// Between the ops of a forward pass (rows.cu), element-wise over n floats:
+// x *= scale; x = y + x; x = cap·tanh(x / cap).
+cudaError_t LaunchScale(float* x, int64_t n, float scale, cudaStream_t stream);
+cudaError_t LaunchAddInPlace(float* x, const float* y, int64_t n, cudaStream_t stream);
+cudaError_t LaunchSoftcap(float* x, int64_t n, float cap, cudaStream_t stream);
+// dst[i] = src[ids[i]] for rows of row_len floats.
+cudaError_t LaunchGatherRows(const float* src, int64_t row_len, const int32_t* ids, int64_t n_ids,
+                             float* dst, cudaStream_t stream);
+// dst[rows[i]] = src[i] · weights[rows[i]] (an expert's outputs into their routed slots).
+cudaError_t LaunchScatterScaledRows(const float* src, int64_t row_len, const int32_t* rows,
+                                    const float* weights, int64_t n, float* dst,
+                                    cudaStream_t stream);
+// out[t] = src[t][0] + src[t][1] + ... + src[t][k-1], added in slot order.
+cudaError_t LaunchSumSlots(const float* src, int64_t k, int64_t row_len, int64_t n_tokens,
+                           float* out, cudaStream_t stream);
+
 }  // namespace shoal::kernels::cuda
 
 #endif  // SHOAL_KERNELS_CUDA_CUDA_KERNELS_H_

@@ -6,23 +6,9 @@
 #include "kernels/ops/norm.h"
 #include "kernels/ops/rope.h"
 #include "worker/forward/decoder.h"
+#include "worker/forward/layer_rope.h"
 
 namespace shoal::worker {
-namespace {
-
-kernels::RopeParams RopeFor(const model::ModelConfig& c, bool sliding, const float* freq_factors) {
-  kernels::RopeParams rope;
-  rope.style = c.rope_style == model::RopeStyle::kNorm ? kernels::RopeStyle::kNorm
-                                                       : kernels::RopeStyle::kNeox;
-  rope.n_rot = c.rope_dim;
-  rope.freq_base = sliding ? c.rope_freq_base_swa : c.rope_freq_base;
-  // Linear position scaling applies to global layers only (Gemma, REFERENCE.md §3.4).
-  rope.freq_scale = sliding ? 1.0f : c.rope_freq_scale;
-  rope.freq_factors = freq_factors;
-  return rope;
-}
-
-}  // namespace
 
 absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, const KvCache& kv) {
   const model::ModelConfig& c = config_;
@@ -40,7 +26,7 @@ absl::Status Decoder::AttentionBlock(int64_t layer, const ForwardBatch& batch, c
 
   const bool sliding = c.layer_is_sliding[layer];
   const kernels::RopeParams rope =
-      RopeFor(c, sliding, weights_.rope_freqs.empty() ? nullptr : weights_.rope_freqs.data());
+      LayerRope(c, sliding, weights_.rope_freqs.empty() ? nullptr : weights_.rope_freqs.data());
   // Gemma scales q before attention instead of the scores (same math, llama.cpp's order).
   const bool scale_q = c.architecture == model::Architecture::kGemma3;
   // Per token: q/k norms, RoPE, Gemma's q scaling, and the K/V write into the cache.

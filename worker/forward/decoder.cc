@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "kernels/ops/norm.h"
+#include "worker/forward/batch_validation.h"
 
 namespace shoal::worker {
 
@@ -23,52 +24,9 @@ absl::StatusOr<std::unique_ptr<Decoder>> Decoder::Create(const model::ModelFile&
   return absl::WrapUnique(new Decoder(model, std::move(weights), pool));
 }
 
-absl::Status Decoder::Validate(const ForwardBatch& batch, const KvCache& kv,
-                               std::span<float> logits) const {
-  const auto invalid = [](std::string message) { return absl::InvalidArgumentError(message); };
-  for (int32_t token : batch.tokens) {
-    if (token < 0 || token >= config_.n_vocab) {
-      return invalid(
-          fmt::format("token id {} is outside the vocabulary [0, {})", token, config_.n_vocab));
-    }
-  }
-  int64_t next_token = 0;
-  for (const SequenceChunk& s : batch.sequences) {
-    if (s.first_token != next_token || s.n_tokens < 1 ||
-        s.first_token + s.n_tokens > static_cast<int64_t>(batch.tokens.size())) {
-      return invalid("sequence chunks must cover the batch's tokens in order, each non-empty");
-    }
-    next_token += s.n_tokens;
-    const int64_t end = s.start_position + s.n_tokens;
-    if (s.start_position < 0 || end > config_.context_length) {
-      return invalid(fmt::format("positions [{}, {}) exceed the model's context length {}",
-                                 s.start_position, end, config_.context_length));
-    }
-    const int64_t blocks_needed = (end + kv.block_size() - 1) / kv.block_size();
-    if (static_cast<int64_t>(s.block_table.size()) < blocks_needed) {
-      return invalid(fmt::format("a block table of {} blocks cannot hold {} positions",
-                                 s.block_table.size(), end));
-    }
-    for (int64_t b = 0; b < blocks_needed; ++b) {
-      if (s.block_table[b] < 0 || s.block_table[b] >= kv.num_blocks()) {
-        return invalid(
-            fmt::format("KV block id {} is outside [0, {})", s.block_table[b], kv.num_blocks()));
-      }
-    }
-  }
-  if (next_token != static_cast<int64_t>(batch.tokens.size())) {
-    return invalid("sequence chunks must cover every token of the batch");
-  }
-  const int64_t rows = batch.num_logit_rows();
-  if (static_cast<int64_t>(logits.size()) != rows * config_.n_vocab) {
-    return invalid(fmt::format("logits buffer holds {} floats, the batch needs {}", logits.size(),
-                               rows * config_.n_vocab));
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Decoder::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  SHOAL_RETURN_IF_ERROR(Validate(batch, kv, logits));
+  SHOAL_RETURN_IF_ERROR(ValidateForwardBatch(config_, batch, kv.block_size(), kv.num_blocks(),
+                                             static_cast<int64_t>(logits.size())));
   const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
   if (n_tokens == 0) return absl::OkStatus();
   ws_.Reserve(config_, n_tokens, batch.num_logit_rows(), pool_.num_threads());

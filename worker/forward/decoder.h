@@ -51,8 +51,6 @@ class Decoder {
  private:
   Decoder(const model::ModelFile& model, ModelWeights weights, ThreadPool& pool);
 
-  absl::Status Validate(const ForwardBatch& batch, const KvCache& kv,
-                        std::span<float> logits) const;
   void Embed(const ForwardBatch& batch);
   absl::Status AttentionBlock(int64_t layer, const ForwardBatch& batch, const KvCache& kv);
   absl::Status Attend(int64_t layer, const ForwardBatch& batch, const KvCache& kv);

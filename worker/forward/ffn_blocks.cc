@@ -2,14 +2,13 @@
 // mixture of experts (REFERENCE.md §3.3), each with its norm(s) and residual add.
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <numeric>
 #include <utility>
 
 #include "common/status_macros.h"
 #include "kernels/ops/activations.h"
 #include "kernels/ops/norm.h"
 #include "worker/forward/decoder.h"
+#include "worker/forward/moe_routing.h"
 
 namespace shoal::worker {
 namespace {
@@ -20,38 +19,6 @@ void GatedActivation(model::FfnActivation activation, const float* gate, const f
     kernels::SwiGlu(gate, up, n, out);
   } else {
     kernels::GeGluTanh(gate, up, n, out);
-  }
-}
-
-// The floor llama.cpp clamps the routing weights' sum to before renormalising.
-constexpr float kMinExpertWeightSum = 6.103515625e-5f;
-
-// Softmax over the router logits, the top-k experts by probability, and their weights
-// (renormalised to sum to 1 when the model asks for it). `order` is scratch of n_expert.
-void Route(const model::ModelConfig& c, float* router_row, int32_t* ids, float* weights,
-           int32_t* order) {
-  const int64_t X = c.n_expert;
-  const float max = *std::max_element(router_row, router_row + X);
-  double sum = 0.0;
-  for (int64_t e = 0; e < X; ++e) {
-    router_row[e] = std::exp(router_row[e] - max);
-    sum += router_row[e];
-  }
-  const float inv_sum = static_cast<float>(1.0 / sum);
-  for (int64_t e = 0; e < X; ++e) router_row[e] *= inv_sum;
-  std::iota(order, order + X, 0);
-  std::partial_sort(order, order + c.n_expert_used, order + X, [&](int32_t a, int32_t b) {
-    return router_row[a] > router_row[b] || (router_row[a] == router_row[b] && a < b);
-  });
-  float weight_sum = 0.0f;
-  for (int64_t j = 0; j < c.n_expert_used; ++j) {
-    ids[j] = order[j];
-    weights[j] = router_row[order[j]];
-    weight_sum += weights[j];
-  }
-  if (c.normalize_expert_weights) {
-    const float divisor = std::max(weight_sum, kMinExpertWeightSum);
-    for (int64_t j = 0; j < c.n_expert_used; ++j) weights[j] /= divisor;
   }
 }
 
@@ -91,7 +58,7 @@ absl::Status Decoder::MoeFfnBlock(int64_t layer, int64_t n_tokens) {
   SHOAL_RETURN_IF_ERROR(MatMul(w.ffn_gate_inp, ws_.h.data(), n_tokens, ws_.router.data()));
   ForTokens(n_tokens, [&](int64_t begin, int64_t end, int thread) {
     for (int64_t t = begin; t < end; ++t) {
-      Route(c, ws_.router.data() + t * X, ws_.expert_ids.data() + t * K,
+      RouteToken(c, ws_.router.data() + t * X, ws_.expert_ids.data() + t * K,
             ws_.expert_weights.data() + t * K, ws_.moe_threads[thread].route_order.data());
     }
   });

@@ -1,53 +1,25 @@
 #include "worker/step/step_executor.h"
 
 #include <openssl/sha.h>
-#include <unistd.h>
 
 #include <chrono>
 
 #include "absl/memory/memory.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
-#include "kernels/cpu_features.h"
 #include "worker/sampler/sampling_proto.h"
 
 namespace shoal::worker {
 namespace {
 
-// Room kept for activations, logits and sampler buffers beyond weights and KV.
-constexpr int64_t kActivationReserveBytes = int64_t{256} << 20;
-
-int64_t PhysicalMemoryBytes() {
-  return static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
-}
-
 absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
-
-absl::StatusOr<int64_t> KvBlocksFor(const v1::RegisterRequest& request,
-                                    const model::ModelConfig& config,
-                                    const KvCacheConfig& kv_config, int64_t weight_bytes,
-                                    int64_t total_memory) {
-  const int64_t per_block = KvCache::BytesPerBlock(config, kv_config);
-  const double fraction = request.memory_fraction() > 0 ? request.memory_fraction() : 0.9;
-  const int64_t budget = static_cast<int64_t>(fraction * static_cast<double>(total_memory)) -
-                         weight_bytes - kActivationReserveBytes;
-  int64_t blocks = budget > 0 ? budget / per_block : 0;
-  if (request.max_kv_blocks() > 0) blocks = std::min(blocks, request.max_kv_blocks());
-  if (blocks < 1) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "{:.0f}% of {} MiB of memory leaves no room for a KV cache after {} MiB of weights",
-        100 * fraction, total_memory >> 20, weight_bytes >> 20));
-  }
-  return blocks;
-}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
     const v1::RegisterRequest& request, const StepExecutorOptions& options) {
   if (request.world_size() != 1 || request.rank() != 0) {
-    return absl::UnimplementedError(
-        "CPU workers run whole models for now: rank 0 of world size 1");
+    return absl::UnimplementedError("workers run whole models for now: rank 0 of world size 1");
   }
   if (!(request.memory_fraction() >= 0.0f && request.memory_fraction() <= 1.0f)) {
     return Invalid(fmt::format("memory_fraction must be in (0, 1], got {}", request.memory_fraction()));
@@ -55,26 +27,21 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
   if (request.max_kv_blocks() < 0) return Invalid("max_kv_blocks must be >= 0");
   auto executor = absl::WrapUnique(new StepExecutor());
   SHOAL_ASSIGN_OR_RETURN(executor->model_, model::ModelFile::Open(request.model_path()));
-  SHOAL_ASSIGN_OR_RETURN(executor->pool_, ThreadPool::Create(options.threads));
-  SHOAL_ASSIGN_OR_RETURN(executor->decoder_,
-                         Decoder::Create(*executor->model_, *executor->pool_,
-                                         {.interleave = options.interleave_weights}));
-  const model::ModelConfig& config = executor->model_->config();
-  KvCacheConfig kv_config{.block_size = request.kv_block_size() > 0 ? request.kv_block_size()
-                                                                    : kDefaultBlockSize,
-                          .type = options.kv_type};
-  const int64_t weight_bytes = static_cast<int64_t>(executor->model_->gguf().file_size());
-  SHOAL_ASSIGN_OR_RETURN(
-      kv_config.num_blocks,
-      KvBlocksFor(request, config, kv_config, weight_bytes,
-                  options.total_memory_bytes > 0 ? options.total_memory_bytes
-                                                 : PhysicalMemoryBytes()));
-  SHOAL_ASSIGN_OR_RETURN(executor->kv_, KvCache::Create(config, kv_config));
+  const EngineOptions engine_options{
+      .device = options.device,
+      .threads = options.threads,
+      .interleave_weights = options.interleave_weights,
+      .bf16_weights = options.bf16_weights,
+      .kv = {.block_size = request.kv_block_size() > 0 ? request.kv_block_size() : kDefaultBlockSize,
+             .type = options.kv_type,
+             .memory_fraction = request.memory_fraction() > 0 ? request.memory_fraction() : 0.9,
+             .max_blocks = request.max_kv_blocks(),
+             .total_memory_bytes = options.total_memory_bytes}};
+  SHOAL_ASSIGN_OR_RETURN(executor->engine_, CreateForwardEngine(*executor->model_, engine_options));
   v1::RegisterResponse& r = executor->registration_;
-  r.set_num_kv_blocks(kv_config.num_blocks);
-  r.set_device(fmt::format("cpu ({} threads, {})", options.threads,
-                           kernels::CpuLevelName(kernels::BestCpuLevel())));
-  r.set_weight_bytes(weight_bytes);
+  r.set_num_kv_blocks(executor->engine_->num_kv_blocks());
+  r.set_device(executor->engine_->description());
+  r.set_weight_bytes(executor->engine_->weight_bytes());
   const std::span<const uint8_t> header = executor->model_->gguf().header_bytes();
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(header.data(), header.size(), digest);
@@ -100,7 +67,7 @@ absl::Status StepExecutor::Run(const v1::StepRequest& request, v1::StepResult& r
   if (status.ok()) status = BuildBatch(request);
   if (status.ok()) {
     logits_.resize(batch_.num_logit_rows() * model_->config().n_vocab);
-    status = decoder_->Forward(batch_, *kv_, logits_);
+    status = engine_->Forward(batch_, logits_);
   }
   if (!status.ok()) {  // nothing ran: undo this step's admissions
     for (uint64_t id : admitted_) sequences_.erase(id);
@@ -205,7 +172,7 @@ absl::Status StepExecutor::SampleTokens(const v1::StepRequest& request, v1::Step
 }
 
 void StepExecutor::RecordExpertLoad(v1::StepResult& result) {
-  const std::span<const int64_t> counts = decoder_->expert_token_counts();
+  const std::span<const int64_t> counts = engine_->expert_token_counts();
   if (counts.empty()) return;
   last_expert_counts_.resize(counts.size(), 0);
   for (size_t i = 0; i < counts.size(); ++i) {

@@ -1,5 +1,6 @@
-// Executes the scheduler's steps (worker.proto) on this machine's CPU: holds the model,
-// the paged KV cache (sized from the memory budget in the RegisterRequest), and per
+// Executes the scheduler's steps (worker.proto) on one device (the CPU or a CUDA GPU):
+// holds the model, its forward engine with the paged KV cache (sized from the memory
+// budget in the RegisterRequest), and per
 // sequence its block table and sampler; each StepRequest becomes one forward pass over
 // every scheduled sequence, then one sampled token per sequence that asks for one.
 //
@@ -14,29 +15,31 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "common/thread_pool.h"
 #include "model/model_file.h"
 #include "shoal/v1/worker.pb.h"
-#include "worker/forward/decoder.h"
-#include "worker/kv/kv_cache.h"
+#include "worker/forward/forward_engine.h"
 #include "worker/sampler/sampler.h"
 
 namespace shoal::worker {
 
 struct StepExecutorOptions {
-  int threads = 1;
+  Device device;
+  int threads = 1;  // CPU compute threads
   kernels::KvType kv_type = kernels::KvType::kF16;
   // Bytes of RAM on this machine (0: read from the OS), for RegisterRequest's
   // memory_fraction.
   int64_t total_memory_bytes = 0;
   // Repack weights at load for the fastest kernels (worker/model/model_weights.h).
   bool interleave_weights = true;
+  // CUDA: matrices dequantized to bf16 at load for tensor-core GEMMs (EngineOptions).
+  bool bf16_weights = false;
 };
 
 class StepExecutor {
  public:
   // Loads register.model_path and allocates the KV cache: as many blocks as fit in
-  // memory_fraction of RAM after the weights, capped by max_kv_blocks.
+  // memory_fraction of the device's memory (RAM or VRAM) after the weights, capped by
+  // max_kv_blocks.
   static absl::StatusOr<std::unique_ptr<StepExecutor>> Create(const v1::RegisterRequest& request,
                                                               const StepExecutorOptions& options);
 
@@ -65,9 +68,7 @@ class StepExecutor {
   void RecordExpertLoad(v1::StepResult& result);
 
   std::unique_ptr<model::ModelFile> model_;
-  std::unique_ptr<ThreadPool> pool_;
-  std::unique_ptr<Decoder> decoder_;
-  std::unique_ptr<KvCache> kv_;
+  std::unique_ptr<ForwardEngine> engine_;
   v1::RegisterResponse registration_;
   absl::flat_hash_map<uint64_t, Sequence> sequences_;
 

@@ -7,3 +7,6 @@ shoal_test(batching_test DATA
 shoal_test(interleaved_weights_test DATA
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/interleaved_weights_test.cc
   LIBS shoal::worker)
+shoal_test(forward_engine_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/forward_engine_test.cc
+  LIBS shoal::worker)
