@@ -1,28 +1,65 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine, from the repository root, with build/gpu-bundle carried
-# (bench/gpu_bundle.sh made it): the device's facts, then `shoal selftest --backend
-# cuda` (every op against the CPU reference; exit 0 only if all passed and nothing was
-# left out), the self-test's and the communicator's GoogleTest suites, and the per-op
-# speeds against the device's ceilings (bench/cuda_op_bench.cc). Logs go to $OUT for docs/gpu-validation.md.
+# (bench/gpu_bundle.sh made it). In order, so that a short run still answers the first
+# questions:
+#   1. the device's facts (device.txt)
+#   2. `shoal selftest --backend cuda --models <bundled>`: every op against the CPU
+#      reference, NCCL at world size 1, and whole-model forwards (CUDA engine against the
+#      CPU engine); exit 0 only if all passed and nothing was left out (selftest.txt)
+#   3. the self-test's and the communicator's GoogleTest suites
+#   4. per-op speeds against the device's ceilings (cuda_op_bench.txt)
+#   5. decode and prefill tokens/s through `shoal run` on the GPU (quantized weights and
+#      --bf16-weights) and on this machine's CPUs, in one run: the bundled models and the
+#      0.5B llama-shaped benchmark model, written here by bench/make_bench_models.py
+#      (model_speed.txt)
+# Logs go to $OUT for docs/gpu-validation.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/shoal-gpu}
 mkdir -p "$out"
 bundle=build/gpu-bundle
+bin=/tmp/shoal-gpu-bin
+rm -rf "$bin" && mkdir -p "$bin" && tar -xzf "$bundle/bin.tar.gz" -C "$bin"
 # cuBLAS from the toolkit; NCCL from the toolkit or, failing that, PyTorch's wheel.
 nccl_wheel=$(ls -d /opt/torch/.venv/lib/python3*/site-packages/nvidia/nccl/lib 2>/dev/null | head -1)
-export LD_LIBRARY_PATH="$PWD/$bundle/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${nccl_wheel:+$nccl_wheel:}${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$bin/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${nccl_wheel:+$nccl_wheel:}${LD_LIBRARY_PATH:-}"
 {
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   nvcc --version | tail -2
+  nproc
 } 2>&1 | tee "$out/device.txt"
-"$bundle/shoal" selftest --backend cuda 2>&1 | tee "$out/selftest.txt"
+
+models=$(ls "$bundle"/models/*.gguf | paste -sd, -)
+timeout 240 "$bin/shoal" selftest --backend cuda --models "$models" 2>&1 | tee "$out/selftest.txt"
 selftest_rc=${PIPESTATUS[0]}
-"$bundle/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -8
+timeout 120 "$bin/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -8
 test_rc=${PIPESTATUS[0]}
-"$bundle/communicator_test" 2>&1 | tee "$out/communicator_test.txt" | tail -4
+timeout 120 "$bin/communicator_test" 2>&1 | tee "$out/communicator_test.txt" | tail -4
 comm_rc=${PIPESTATUS[0]}
-"$bundle/cuda_op_bench" 2>&1 | tee "$out/cuda_op_bench.txt"
+timeout 180 "$bin/cuda_op_bench" 2>&1 | tee "$out/cuda_op_bench.txt"
+
+# One generation per (model, engine): a ~540-token prompt (test vocabulary), then 128 tokens. `shoal run`
+# prints the prompt's and the generation's tokens/s on its last stderr line.
+prompt=$(for _ in $(seq 30); do printf 'the quick brown fox jumps over the lazy dog '; done)
+speed() {  # model, label, flags...
+  local model=$1 label=$2; shift 2
+  local line
+  line=$(timeout 120 "$bin/shoal" run --model "$model" --prompt "$prompt" -n 128 --ignore-eos \
+           "$@" 2>&1 >/dev/null | tail -1)
+  printf '%-28s %-22s %s\n' "$(basename "$model" .gguf)" "$label" "$line"
+}
+bench_models=/tmp/shoal-bench-models
+PYTHONPATH="$PWD/$bundle/python" timeout 120 python3 bench/make_bench_models.py \
+  --out "$bench_models" --only llama-0.5b-q4_k_m llama-0.5b-q8_0 2>&1 | tail -3
+{
+  for model in "$bundle"/models/llama-q8_0.gguf "$bundle"/models/qwen3moe-q4_k_m.gguf \
+               "$bench_models"/llama-0.5b-q4_k_m.gguf "$bench_models"/llama-0.5b-q8_0.gguf; do
+    [ -f "$model" ] || { echo "$model: missing"; continue; }
+    speed "$model" "cuda:0 quantized" --device cuda:0
+    speed "$model" "cuda:0 bf16" --device cuda:0 --bf16-weights
+    speed "$model" "cpu $(nproc) threads" --device cpu --threads "$(nproc)"
+  done
+} 2>&1 | tee "$out/model_speed.txt"
 echo "exit codes: shoal selftest $selftest_rc, selftest_test $test_rc, communicator_test $comm_rc" |
   tee -a "$out/device.txt"

@@ -13,7 +13,10 @@ Weights are random (a seeded generator), the tensor types follow llama.cpp's rec
 unused tokens to the real size, so the embedding and output matrices cost what they do
 in the real models. Speed does not depend on weight values.
 
-  .venv/bin/python bench/make_bench_models.py --out build/bench-models
+  .venv/bin/python bench/make_bench_models.py --out build/bench-models [--only llama-0.5b-q4_k_m]
+
+It needs numpy and the gguf package only, so bench/gpu_run.sh runs it on a lent GPU
+machine too (the files are too large to carry there).
 """
 import argparse
 import dataclasses
@@ -51,10 +54,17 @@ def padded_vocab() -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--only", nargs="+", metavar="NAME-FORMAT",
+                        help="write just these, e.g. llama-0.5b-q4_k_m")
     args = parser.parse_args()
+    known = {f"{name}-{fmt}" for name, _, fmt in BENCH_MODELS}
+    if args.only and not set(args.only) <= known:
+        parser.error(f"--only takes {sorted(known)}")
     args.out.mkdir(parents=True, exist_ok=True)
     vocab = padded_vocab()
     for name, spec, fmt in BENCH_MODELS:
+        if args.only and f"{name}-{fmt}" not in args.only:
+            continue
         path = args.out / f"{name}-{fmt}.gguf"
         if path.exists():
             print(f"{path} exists")

@@ -1,19 +1,119 @@
-// shoal selftest --backend cuda|cpu [--device K] [--seed S]: every op through the
-// backend and the CPU reference (kernels/selftest), a table on stdout, and the exit
-// code: 0 all passed, 1 a mismatch or error, 2 nothing failed but something did not run
-// (no device, or checks the backend cannot make yet).
+// shoal selftest --backend cuda|cpu [--device-index K] [--models A.gguf,B.gguf] [--seed S]:
+// every op through the backend and the CPU reference (kernels/selftest), then each
+// model's whole forward pass through the backend's engine and the CPU engine on the
+// same batches (worker/selftest); a table on stdout, and the exit code: 0 all passed,
+// 1 a mismatch or error, 2 nothing failed but something did not run (no device, no
+// --models).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_split.h"
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "cli/flags.h"
 #include "fmt/format.h"
 #include "kernels/selftest/op_backend.h"
 #include "kernels/selftest/selftest.h"
+#include "model/model_file.h"
 #include "worker/comm/communicator.h"
+#include "worker/forward/forward_engine.h"
+#include "worker/selftest/model_forwards.h"
 
 namespace shoal::cli {
+namespace {
+
+using kernels::selftest::CaseResult;
+using kernels::selftest::CaseStatus;
+
+// Not having the device (or a CUDA build) is "not run"; anything else is an error.
+CaseStatus StatusFor(const absl::Status& status) {
+  return absl::IsUnimplemented(status) || absl::IsUnavailable(status) ? CaseStatus::kNotRun
+                                                                      : CaseStatus::kError;
+}
+
+CaseResult NcclWorldOne(int device) {
+  // The NCCL communicator at world size 1 (more ranks need more GPUs and the cluster).
+  const absl::Status nccl = worker::CheckNcclWorldOne(device, absl::Seconds(60));
+  CaseResult r{.op = "nccl", .shape = "world 1, 4 collectives, 1 to 1M int32", .tolerance = "exact"};
+  if (nccl.ok()) {
+    r.status = CaseStatus::kPass;
+  } else {
+    r.status = StatusFor(nccl) == CaseStatus::kNotRun ? CaseStatus::kNotRun : CaseStatus::kFail;
+    r.detail = std::string(nccl.message());
+  }
+  return r;
+}
+
+// One model: the reference is the CPU engine as `shoal run` builds it (interleaved
+// weights). The candidate is the CUDA engine, whose bounds widen with how far the CPU's
+// plain-layout engine is from the reference on this model (ModelForwardBoundsFor); for
+// --backend cpu it is the same CPU engine on one thread, which must agree exactly as
+// far as the bounds can tell (the threads split rows, never a sum).
+CaseResult ModelForward(const std::string& path, const std::string& backend, int device) {
+  CaseResult r{.op = "model forward", .shape = std::filesystem::path(path).stem().string()};
+  const auto fail = [&](const absl::Status& status, std::string_view which) {
+    r.status = StatusFor(status);
+    r.detail = fmt::format("{}: {}", which, std::string(status.message()));
+    return r;
+  };
+  absl::StatusOr<std::unique_ptr<model::ModelFile>> model = model::ModelFile::Open(path);
+  if (!model.ok()) {
+    r.status = CaseStatus::kError;
+    r.detail = std::string(model.status().message());
+    return r;
+  }
+  worker::EngineOptions reference_options;
+  reference_options.threads = ThreadsFromFlag();
+  reference_options.kv.exact_blocks = 16;
+  worker::EngineOptions candidate_options = reference_options;
+  if (backend == "cuda") {
+    candidate_options.device = {.kind = worker::DeviceKind::kCuda, .index = device};
+  } else {
+    candidate_options.threads = 1;
+  }
+  absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> candidate =
+      worker::CreateForwardEngine(**model, candidate_options);
+  if (!candidate.ok()) return fail(candidate.status(), "candidate engine");
+  absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> reference =
+      worker::CreateForwardEngine(**model, reference_options);
+  if (!reference.ok()) return fail(reference.status(), "cpu engine");
+
+  std::optional<worker::ModelForwardComparison> spread;
+  if (backend == "cuda") {
+    worker::EngineOptions plain_options = reference_options;
+    plain_options.interleave_weights = false;
+    absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> plain =
+        worker::CreateForwardEngine(**model, plain_options);
+    if (!plain.ok()) return fail(plain.status(), "cpu engine");
+    absl::StatusOr<worker::ModelForwardComparison> cpu_spread =
+        worker::CompareModelForwards(**plain, **reference);
+    if (!cpu_spread.ok()) return fail(cpu_spread.status(), "cpu forward");
+    spread = *cpu_spread;
+  }
+  const worker::ModelForwardBounds bounds =
+      worker::ModelForwardBoundsFor(**model, spread ? &*spread : nullptr);
+  r.tolerance = bounds.ToString();
+  absl::StatusOr<worker::ModelForwardComparison> compared =
+      worker::CompareModelForwards(**candidate, **reference);
+  if (!compared.ok()) return fail(compared.status(), "forward");
+  r.max_rel_error = compared->max_nrmse;
+  r.status = bounds.Admits(*compared) ? CaseStatus::kPass : CaseStatus::kFail;
+  r.detail = fmt::format("median {:.2g}, top-1 {:.0f}% of {} rows", compared->median_nrmse,
+                         100.0 * compared->top1_agreement, compared->rows);
+  if (spread) {
+    r.detail += fmt::format(" (cpu layouts: max {:.2g}, median {:.2g})", spread->max_nrmse,
+                            spread->median_nrmse);
+  }
+  r.detail += "; " + (*candidate)->description();
+  return r;
+}
+
+}  // namespace
 
 int RunSelftest(const std::vector<std::string>& args) {
   using namespace kernels::selftest;
@@ -25,6 +125,9 @@ int RunSelftest(const std::vector<std::string>& args) {
   const int device = absl::GetFlag(FLAGS_device_index);
   const int64_t seed_flag = absl::GetFlag(FLAGS_seed);
   const uint32_t seed = seed_flag >= 0 ? static_cast<uint32_t>(seed_flag) : 1;
+  const std::string models_flag = absl::GetFlag(FLAGS_models);
+  const std::vector<std::string> models =
+      absl::StrSplit(models_flag, ',', absl::SkipWhitespace());
 
   std::unique_ptr<OpBackend> reference = MakeCpuReferenceBackend();
   std::unique_ptr<OpBackend> candidate;
@@ -50,22 +153,14 @@ int RunSelftest(const std::vector<std::string>& args) {
     shown = candidate->name();
     results = RunOpCases(*candidate, *reference, seed);
   }
-  if (backend_name == "cuda") {
-    // The NCCL communicator at world size 1 (more ranks need more GPUs and the cluster).
-    const absl::Status nccl = worker::CheckNcclWorldOne(device, absl::Seconds(60));
-    CaseResult r{.op = "nccl", .shape = "world 1, 4 collectives, 1 to 1M int32"};
-    if (nccl.ok()) {
-      r.status = CaseStatus::kPass;
-    } else {
-      r.status = absl::IsUnimplemented(nccl) || absl::IsUnavailable(nccl) ? CaseStatus::kNotRun
-                                                                           : CaseStatus::kFail;
-      r.detail = std::string(nccl.message());
-    }
-    r.tolerance = "exact";
-    results.push_back(std::move(r));
-    for (CaseResult& r : PendingCases("the CUDA forward pass is not built yet")) {
-      results.push_back(std::move(r));
-    }
+  if (backend_name == "cuda") results.push_back(NcclWorldOne(device));
+  if (models.empty()) {
+    results.push_back({.op = "model forward",
+                       .shape = "-",
+                       .detail = "no --models given (bench/gpu_run.sh passes the bundled ones)"});
+  }
+  for (const std::string& path : models) {
+    results.push_back(ModelForward(path, backend_name, device));
   }
   std::fputs(FormatTable(shown, results).c_str(), stdout);
   std::fprintf(stdout, "seed %u\n", seed);

@@ -432,16 +432,6 @@ std::vector<CaseResult> RunOpCases(OpBackend& candidate, OpBackend& reference, u
   return results;
 }
 
-std::vector<CaseResult> PendingCases(std::string_view reason) {
-  std::vector<CaseResult> results;
-  for (const char* model : {"llama (random weights)", "qwen3moe (random weights)",
-                            "gemma3 270M Q4_K_M"}) {
-    results.push_back({.op = "forward logits", .shape = model, .status = CaseStatus::kNotRun,
-                       .detail = std::string(reason)});
-  }
-  return results;
-}
-
 std::vector<CaseResult> NotRunCases(std::string_view reason) {
   std::vector<CaseResult> results;
   for (const Case& c : Cases()) {

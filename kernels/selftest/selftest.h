@@ -30,10 +30,6 @@ struct CaseResult {
 // One case per (op, shape); inputs from `seed`, so a failure can be rerun exactly.
 std::vector<CaseResult> RunOpCases(OpBackend& candidate, OpBackend& reference, uint32_t seed);
 
-// Checks the self-test cannot make yet (whole-model forwards on the candidate), listed
-// as not run with the reason, so a report never reads as more complete than it is.
-std::vector<CaseResult> PendingCases(std::string_view reason);
-
 // Every case of RunOpCases, not run, with `reason` (no device, built without CUDA).
 std::vector<CaseResult> NotRunCases(std::string_view reason);
 

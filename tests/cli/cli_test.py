@@ -174,20 +174,39 @@ class RunTest(unittest.TestCase):
 
 
 class SelftestTest(unittest.TestCase):
+    def models(self, *names):
+        return ",".join(str(TESTDATA / "models" / f"{name}.gguf") for name in names)
+
     def test_cuda_without_a_gpu_reports_every_case_not_run(self):
         # CI machines have no GPU: nothing may read as passed, and the exit code says the
         # check is incomplete (2), not that it passed (0).
-        result = shoal("selftest", "--backend", "cuda")
+        result = shoal("selftest", "--backend", "cuda", "--models", self.models("llama-q8_0"))
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
         self.assertRegex(result.stdout, r"(\d+) cases: 0 passed, 0 failed, 0 errors, \1 not run")
         self.assertRegex(result.stdout, r"no CUDA device|built without CUDA")
-        for op in ("rms_norm", "rope", "softmax", "top_k", "matmul", "forward logits"):
+        for op in ("rms_norm", "rope", "softmax", "top_k", "matmul", "nccl"):
             self.assertIn(op, result.stdout)
+        self.assertRegex(result.stdout, r"model forward +llama-q8_0 +not run .*cuda:0")
 
-    def test_cpu_reference_against_itself_passes(self):
-        result = shoal("selftest", "--backend", "cpu", "--seed", "3")
+    def test_cpu_reference_against_itself_passes_with_models(self):
+        result = shoal("selftest", "--backend", "cpu", "--seed", "3", "--threads", "2",
+                       "--models", self.models("llama-f32", "qwen3moe-q4_k_m", "gemma3-q8_0"))
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertRegex(result.stdout, r"(\d+) cases: \1 passed, 0 failed, 0 errors, 0 not run")
+        for name, bound in (("llama-f32", "nrmse 0.001"), ("qwen3moe-q4_k_m", "nrmse 0.05"),
+                            ("gemma3-q8_0", "nrmse 0.05")):
+            self.assertRegex(result.stdout, rf"model forward +{name} +pass .*{bound} .*of 54 rows")
+
+    def test_without_models_the_forwards_are_not_run(self):
+        result = shoal("selftest", "--backend", "cpu")
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"model forward .*not run .*no --models given")
+        self.assertRegex(result.stdout, r"cases: (\d+) passed, 0 failed, 0 errors, 1 not run")
+
+    def test_a_model_that_cannot_be_opened_is_an_error(self):
+        result = shoal("selftest", "--backend", "cpu", "--models", "/nonexistent.gguf")
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"model forward +nonexistent +ERROR")
 
     def test_unknown_backend_is_an_error(self):
         result = shoal("selftest", "--backend", "tpu")

@@ -1,0 +1,3 @@
+shoal_test(model_forwards_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/model_forwards_test.cc
+  LIBS shoal::worker)
