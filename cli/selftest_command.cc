@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -50,67 +51,81 @@ CaseResult NcclWorldOne(int device) {
 }
 
 // One model: the reference is the CPU engine as `shoal run` builds it (interleaved
-// weights). The candidate is the CUDA engine, whose bounds widen with how far the CPU's
-// plain-layout engine is from the reference on this model (ModelForwardBoundsFor); for
-// --backend cpu it is the same CPU engine on one thread, which must agree exactly as
-// far as the bounds can tell (the threads split rows, never a sum).
-CaseResult ModelForward(const std::string& path, const std::string& backend, int device) {
-  CaseResult r{.op = "model forward", .shape = std::filesystem::path(path).stem().string()};
-  const auto fail = [&](const absl::Status& status, std::string_view which) {
-    r.status = StatusFor(status);
-    r.detail = fmt::format("{}: {}", which, std::string(status.message()));
-    return r;
+// weights). The candidates are the CUDA engine with the file's weights and with
+// --bf16-weights, whose bounds widen with how far the CPU's plain-layout engine is from
+// the reference on this model (ModelForwardBoundsFor); for --backend cpu the candidate
+// is the same CPU engine on one thread, which must agree exactly as far as the bounds
+// can tell (the threads split rows, never a sum).
+std::vector<CaseResult> ModelForwards(const std::string& path, const std::string& backend,
+                                      int device) {
+  const std::string name = std::filesystem::path(path).stem().string();
+  std::vector<CaseResult> results;
+  const auto failed = [&](const absl::Status& status, std::string_view which) {
+    results.push_back({.op = "model forward", .shape = name, .status = StatusFor(status),
+                       .detail = fmt::format("{}: {}", which, std::string(status.message()))});
+    return results;
   };
   absl::StatusOr<std::unique_ptr<model::ModelFile>> model = model::ModelFile::Open(path);
-  if (!model.ok()) {
-    r.status = CaseStatus::kError;
-    r.detail = std::string(model.status().message());
-    return r;
-  }
+  if (!model.ok()) return failed(model.status(), "model");
   worker::EngineOptions reference_options;
   reference_options.threads = ThreadsFromFlag();
   reference_options.kv.exact_blocks = 16;
-  worker::EngineOptions candidate_options = reference_options;
-  if (backend == "cuda") {
-    candidate_options.device = {.kind = worker::DeviceKind::kCuda, .index = device};
-  } else {
-    candidate_options.threads = 1;
-  }
-  absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> candidate =
-      worker::CreateForwardEngine(**model, candidate_options);
-  if (!candidate.ok()) return fail(candidate.status(), "candidate engine");
   absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> reference =
       worker::CreateForwardEngine(**model, reference_options);
-  if (!reference.ok()) return fail(reference.status(), "cpu engine");
+  if (!reference.ok()) return failed(reference.status(), "cpu engine");
 
+  std::vector<std::pair<std::string, worker::EngineOptions>> candidates;
   std::optional<worker::ModelForwardComparison> spread;
   if (backend == "cuda") {
+    worker::EngineOptions cuda_options = reference_options;
+    cuda_options.device = {.kind = worker::DeviceKind::kCuda, .index = device};
+    candidates.emplace_back(name, cuda_options);
+    cuda_options.bf16_weights = true;
+    candidates.emplace_back(name + ", bf16", cuda_options);
     worker::EngineOptions plain_options = reference_options;
     plain_options.interleave_weights = false;
     absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> plain =
         worker::CreateForwardEngine(**model, plain_options);
-    if (!plain.ok()) return fail(plain.status(), "cpu engine");
+    if (!plain.ok()) return failed(plain.status(), "cpu engine");
     absl::StatusOr<worker::ModelForwardComparison> cpu_spread =
         worker::CompareModelForwards(**plain, **reference);
-    if (!cpu_spread.ok()) return fail(cpu_spread.status(), "cpu forward");
+    if (!cpu_spread.ok()) return failed(cpu_spread.status(), "cpu forward");
     spread = *cpu_spread;
+  } else {
+    worker::EngineOptions one_thread = reference_options;
+    one_thread.threads = 1;
+    candidates.emplace_back(name, one_thread);
   }
-  const worker::ModelForwardBounds bounds =
-      worker::ModelForwardBoundsFor(**model, spread ? &*spread : nullptr);
-  r.tolerance = bounds.ToString();
-  absl::StatusOr<worker::ModelForwardComparison> compared =
-      worker::CompareModelForwards(**candidate, **reference);
-  if (!compared.ok()) return fail(compared.status(), "forward");
-  r.max_rel_error = compared->max_nrmse;
-  r.status = bounds.Admits(*compared) ? CaseStatus::kPass : CaseStatus::kFail;
-  r.detail = fmt::format("median {:.2g}, top-1 {:.0f}% of {} rows", compared->median_nrmse,
-                         100.0 * compared->top1_agreement, compared->rows);
-  if (spread) {
-    r.detail += fmt::format(" (cpu layouts: max {:.2g}, median {:.2g})", spread->max_nrmse,
-                            spread->median_nrmse);
+
+  for (const auto& [shape, options] : candidates) {
+    CaseResult r{.op = "model forward", .shape = shape};
+    const worker::ModelForwardBounds bounds =
+        worker::ModelForwardBoundsFor(**model, spread ? &*spread : nullptr, options.bf16_weights);
+    r.tolerance = bounds.ToString();
+    absl::StatusOr<std::unique_ptr<worker::ForwardEngine>> candidate =
+        worker::CreateForwardEngine(**model, options);
+    absl::StatusOr<worker::ModelForwardComparison> compared =
+        candidate.ok() ? worker::CompareModelForwards(**candidate, **reference)
+                       : absl::StatusOr<worker::ModelForwardComparison>(candidate.status());
+    if (!compared.ok()) {
+      r.status = StatusFor(compared.status());
+      r.detail = fmt::format("{}: {}", candidate.ok() ? "forward" : "candidate engine",
+                             std::string(compared.status().message()));
+      results.push_back(std::move(r));
+      continue;
+    }
+    r.max_rel_error = compared->max_nrmse;
+    r.status = bounds.Admits(*compared) ? CaseStatus::kPass : CaseStatus::kFail;
+    r.detail = fmt::format("median {:.2g}, top-1 {:.0f}% of {} rows", compared->median_nrmse,
+                           100.0 * compared->top1_agreement, compared->rows);
+    if (spread) {
+      r.detail += fmt::format(" (cpu layouts: max {:.2g}, median {:.2g})", spread->max_nrmse,
+                              spread->median_nrmse);
+    }
+    r.detail += "; " + (*candidate)->description();
+    results.push_back(std::move(r));
   }
-  r.detail += "; " + (*candidate)->description();
-  return r;
+  return results;
 }
 
 }  // namespace
@@ -160,7 +175,7 @@ int RunSelftest(const std::vector<std::string>& args) {
                        .detail = "no --models given (bench/gpu_run.sh passes the bundled ones)"});
   }
   for (const std::string& path : models) {
-    results.push_back(ModelForward(path, backend_name, device));
+    for (CaseResult& r : ModelForwards(path, backend_name, device)) results.push_back(std::move(r));
   }
   std::fputs(FormatTable(shown, results).c_str(), stdout);
   std::fprintf(stdout, "seed %u\n", seed);

@@ -267,6 +267,66 @@ class CudaBackend : public OpBackend {
     return ToHost(dv_cache, std::span(static_cast<uint8_t*>(layer.v), v_bytes));
   }
 
+  absl::Status ScaleAdd(std::span<const float> y, float scale, std::span<float> x) override {
+    SHOAL_RETURN_IF_ERROR(Sized(y.size(), x.size(), "scale_add y"));
+    const int64_t n = static_cast<int64_t>(x.size());
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice<float>(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, ToDevice(y));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cuda::LaunchScale(dx.as<float>(), n, scale, nullptr), "scale"));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchAddInPlace(dx.as<float>(), dy.as<float>(), n, nullptr),
+                                 "add_in_place"));
+    return ToHost(dx, x);
+  }
+
+  absl::Status Softcap(float cap, std::span<float> x) override {
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice<float>(x));
+    SHOAL_RETURN_IF_ERROR(Finish(
+        cuda::LaunchSoftcap(dx.as<float>(), static_cast<int64_t>(x.size()), cap, nullptr), "softcap"));
+    return ToHost(dx, x);
+  }
+
+  // The CUDA engine's three launches: gather token rows in `order`, scatter them scaled
+  // into their slots, sum each token's slots.
+  absl::Status MoeCombine(std::span<const float> x, int64_t row_len, int64_t k,
+                          std::span<const int32_t> order, std::span<const float> weights,
+                          std::span<float> out) override {
+    SHOAL_RETURN_IF_ERROR(Rows(x.size(), row_len, "moe_combine"));
+    const int64_t n_tokens = static_cast<int64_t>(x.size()) / row_len;
+    const int64_t n_slots = n_tokens * k;
+    if (k <= 0) return absl::InvalidArgumentError("moe_combine: k must be positive");
+    SHOAL_RETURN_IF_ERROR(Sized(order.size(), n_slots, "moe_combine order"));
+    SHOAL_RETURN_IF_ERROR(Sized(weights.size(), n_slots, "moe_combine weights"));
+    SHOAL_RETURN_IF_ERROR(Sized(out.size(), x.size(), "moe_combine output"));
+    std::vector<int32_t> tokens(n_slots);
+    std::vector<bool> seen(n_slots, false);
+    for (int64_t i = 0; i < n_slots; ++i) {
+      if (order[i] < 0 || order[i] >= n_slots || seen[order[i]]) {
+        return absl::InvalidArgumentError("moe_combine: order is not a permutation of the slots");
+      }
+      seen[order[i]] = true;
+      tokens[i] = static_cast<int32_t>(order[i] / k);
+    }
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dx, ToDevice(x));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dtokens, ToDevice<int32_t>(tokens));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dorder, ToDevice(order));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dweights, ToDevice(weights));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer gathered, DeviceBuffer::Allocate(n_slots * row_len * sizeof(float)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer slots, DeviceBuffer::Allocate(n_slots * row_len * sizeof(float)));
+    SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dout, DeviceBuffer::Allocate(out.size_bytes()));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cuda::LaunchGatherRows(dx.as<float>(), row_len,
+                                                            dtokens.as<int32_t>(), n_slots,
+                                                            gathered.as<float>(), nullptr),
+                                     "gather_rows"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(
+        cuda::LaunchScatterScaledRows(gathered.as<float>(), row_len, dorder.as<int32_t>(),
+                                      dweights.as<float>(), n_slots, slots.as<float>(), nullptr),
+        "scatter_scaled_rows"));
+    SHOAL_RETURN_IF_ERROR(Finish(cuda::LaunchSumSlots(slots.as<float>(), k, row_len, n_tokens,
+                                                      dout.as<float>(), nullptr),
+                                 "sum_slots"));
+    return ToHost(dout, out);
+  }
+
   absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
                               std::span<const AttentionSequence> sequences,
                               std::span<const float> q, std::span<float> out) override {

@@ -152,6 +152,37 @@ class CpuReferenceBackend : public OpBackend {
     return absl::OkStatus();
   }
 
+  // The CPU decoder's loops, in the same order of float operations.
+  absl::Status ScaleAdd(std::span<const float> y, float scale, std::span<float> x) override {
+    if (y.size() != x.size()) return absl::InvalidArgumentError("scale_add: sizes differ");
+    for (size_t i = 0; i < x.size(); ++i) x[i] = y[i] + x[i] * scale;
+    return absl::OkStatus();
+  }
+
+  absl::Status Softcap(float cap, std::span<float> x) override {
+    for (float& v : x) v = cap * std::tanh(v / cap);
+    return absl::OkStatus();
+  }
+
+  absl::Status MoeCombine(std::span<const float> x, int64_t row_len, int64_t k,
+                          std::span<const int32_t> order, std::span<const float> weights,
+                          std::span<float> out) override {
+    SHOAL_RETURN_IF_ERROR(CheckRows(x.size(), row_len, "moe_combine"));
+    const int64_t n_tokens = static_cast<int64_t>(x.size()) / row_len;
+    if (k <= 0 || static_cast<int64_t>(order.size()) != n_tokens * k ||
+        weights.size() != order.size() || out.size() != x.size()) {
+      return absl::InvalidArgumentError("moe_combine: sizes do not match");
+    }
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      for (int64_t c = 0; c < row_len; ++c) {
+        float sum = x[t * row_len + c] * weights[t * k];
+        for (int64_t j = 1; j < k; ++j) sum += x[t * row_len + c] * weights[t * k + j];
+        out[t * row_len + c] = sum;
+      }
+    }
+    return absl::OkStatus();
+  }
+
   // One head of one token at a time through the scalar reference (AttendOneHead).
   absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,
                               std::span<const AttentionSequence> sequences,

@@ -62,6 +62,17 @@ class OpBackend {
   // `layer`, whose k and v arrays are host memory, converted to the layer's type.
   virtual absl::Status WriteKv(const KvLayer& layer, std::span<const int64_t> slots,
                                std::span<const float> k, std::span<const float> v) = 0;
+  // Between the ops of a forward pass, in place: x = y + x·scale (the embedding and
+  // query scales, the residual add), and x = cap·tanh(x / cap) (the logit softcap).
+  virtual absl::Status ScaleAdd(std::span<const float> y, float scale, std::span<float> x) = 0;
+  virtual absl::Status Softcap(float cap, std::span<float> x) = 0;
+  // A MoE layer's row traffic around its expert GEMMs: token t's k routed slots are
+  // t·k + j; visited in `order` (a permutation of them, expert by expert), each slot
+  // gathers row t of x, scales it by weights[slot] and lands in its slot; each token's
+  // slots are then summed in slot order into out[t]. x and out are rows of row_len.
+  virtual absl::Status MoeCombine(std::span<const float> x, int64_t row_len, int64_t k,
+                                  std::span<const int32_t> order, std::span<const float> weights,
+                                  std::span<float> out) = 0;
   // Paged attention with kernels/attention/paged_attention.h's contract (causal, sliding
   // window, grouped-query heads), over a cache in host memory.
   virtual absl::Status PagedAttention(const AttentionShape& shape, const KvLayer& layer,

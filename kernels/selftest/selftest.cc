@@ -7,7 +7,9 @@
 #include <cstring>
 #include <functional>
 #include <algorithm>
+#include <numeric>
 #include <random>
+#include <tuple>
 
 #include "common/half.h"
 #include "fmt/format.h"
@@ -226,6 +228,49 @@ void AddRowReductionCases(std::vector<Case>& cases) {
   }
 }
 
+// The forward pass's glue between ops: scales and residual adds, the logit softcap, and
+// the MoE layer's gather, scaled scatter and slot sums. Each is the CPU decoder's float
+// operations in the same order: only a fused multiply-add (where a compiler contracts
+// one) and tanh's ulps may differ.
+void AddRowCases(std::vector<Case>& cases) {
+  constexpr Tolerance kTol{1e-6, 1e-6};
+  for (int64_t n : {1, 640, 100003}) {
+    for (float scale : {1.0f, 0.125f, 25.298f}) {  // the residual, a query scale, sqrt(640)
+      cases.push_back({"scale_add", fmt::format("{}, scale {}", n, scale),
+                       [=](OpBackend& c, OpBackend& r, Rng& rng) {
+                         const auto x = Uniform(rng, n, -4, 4), y = Uniform(rng, n, -4, 4);
+                         return Both(c, r, n, kTol, [&](OpBackend& b, std::span<float> out) {
+                           std::copy(x.begin(), x.end(), out.begin());
+                           return b.ScaleAdd(y, scale, out);
+                         });
+                       }});
+    }
+    cases.push_back({"softcap", fmt::format("{}, cap 30", n), [=](OpBackend& c, OpBackend& r, Rng& rng) {
+                       const auto x = Uniform(rng, n, -200, 200);
+                       constexpr Tolerance kCapTol{1e-5, 1e-6};  // tanhf's ulps, times the cap
+                       return Both(c, r, n, kCapTol, [&](OpBackend& b, std::span<float> out) {
+                         std::copy(x.begin(), x.end(), out.begin());
+                         return b.Softcap(30.0f, out);
+                       });
+                     }});
+  }
+  for (auto [tokens, k, row_len] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 7}, {5, 2, 640},
+                                    {37, 4, 1024}, {3, 8, 2048}}) {
+    cases.push_back({"moe_combine", fmt::format("{} tokens, k {}, rows of {}", tokens, k, row_len),
+                     [=](OpBackend& c, OpBackend& r, Rng& rng) {
+                       const auto x = Uniform(rng, tokens * row_len, -3, 3);
+                       const auto weights = Uniform(rng, tokens * k, 0, 1);
+                       // Slots visited expert by expert: a shuffled order, as routing gives.
+                       std::vector<int32_t> order(tokens * k);
+                       std::iota(order.begin(), order.end(), 0);
+                       std::shuffle(order.begin(), order.end(), rng);
+                       return Both(c, r, x.size(), kTol, [&](OpBackend& b, std::span<float> out) {
+                         return b.MoeCombine(x, row_len, k, order, weights, out);
+                       });
+                     }});
+  }
+}
+
 constexpr GgmlType kWeightTypes[] = {GgmlType::kF32,  GgmlType::kF16,  GgmlType::kQ8_0,
                                      GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
                                      GgmlType::kQ6_K};
@@ -400,6 +445,7 @@ const std::vector<Case>& Cases() {
     AddRopeCases(all);
     AddActivationCases(all);
     AddRowReductionCases(all);
+    AddRowCases(all);
     AddWeightCases(all);
     AddAttentionCases(all);
     return all;
@@ -443,13 +489,13 @@ std::vector<CaseResult> NotRunCases(std::string_view reason) {
 
 std::string FormatTable(std::string_view backend, std::span<const CaseResult> results) {
   std::string out = fmt::format("backend self-test: {} against the cpu reference\n", backend);
-  out += fmt::format("{:<15} {:<36} {:<8} {:>10} {:>10}  {:<22} {}\n", "op", "shape", "status",
+  out += fmt::format("{:<15} {:<36} {:<8} {:>10} {:>10}  {:<28} {}\n", "op", "shape", "status",
                      "max abs", "max rel", "tolerance", "detail");
   int counts[4] = {};
   for (const CaseResult& r : results) {
     ++counts[static_cast<int>(r.status)];
     const bool ran = r.status == CaseStatus::kPass || r.status == CaseStatus::kFail;
-    out += fmt::format("{:<15} {:<36} {:<8} {:>10} {:>10}  {:<22} {}\n", r.op, r.shape,
+    out += fmt::format("{:<15} {:<36} {:<8} {:>10} {:>10}  {:<28} {}\n", r.op, r.shape,
                        StatusName(r.status), ran ? fmt::format("{:.2e}", r.max_abs_error) : "-",
                        ran ? fmt::format("{:.2e}", r.max_rel_error) : "-", r.tolerance, r.detail);
   }

@@ -193,8 +193,9 @@ class SelftestTest(unittest.TestCase):
                        "--models", self.models("llama-f32", "qwen3moe-q4_k_m", "gemma3-q8_0"))
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         self.assertRegex(result.stdout, r"(\d+) cases: \1 passed, 0 failed, 0 errors, 0 not run")
-        for name, bound in (("llama-f32", "nrmse 0.001"), ("qwen3moe-q4_k_m", "nrmse 0.05"),
-                            ("gemma3-q8_0", "nrmse 0.05")):
+        quantized = "nrmse max 0.25, median 0.05"
+        for name, bound in (("llama-f32", "nrmse 0.001"), ("qwen3moe-q4_k_m", quantized),
+                            ("gemma3-q8_0", quantized)):
             self.assertRegex(result.stdout, rf"model forward +{name} +pass .*{bound} .*of 54 rows")
 
     def test_without_models_the_forwards_are_not_run(self):

@@ -37,10 +37,12 @@ using cuda::DeviceWeights;
 // Attention scores scratch: tokens are attended in groups whose n_heads · keys scores
 // fit in this many floats (128 MiB), so a long prefill never needs T² memory.
 constexpr int64_t kAttentionScratchValues = int64_t{32} << 20;
-// The memory budget keeps room for a batch of this many tokens and logit rows (the
-// default --max-num-batched-tokens) plus what cuBLAS and the context take.
+// The memory budget keeps room for a batch of this many tokens (the default
+// --max-num-batched-tokens) plus what cuBLAS and the context take. Logits are computed
+// this many rows at a time, whatever the batch asks for, so a prefill that wants every
+// position's logits over a 262144-token vocabulary stays inside that room.
 constexpr int64_t kReserveTokens = 2048;
-constexpr int64_t kReserveLogitRows = 256;
+constexpr int64_t kLogitRowsPerPass = 256;
 constexpr int64_t kRuntimeReserveBytes = int64_t{256} << 20;
 
 struct StreamDeleter {
@@ -56,7 +58,8 @@ struct DeviceKvLayer {
 int64_t ActivationFloatsPerToken(const model::ModelConfig& c) {
   const int64_t routed = c.is_moe() ? c.n_expert_used : 0;
   return 4 * c.n_embd + c.n_head * c.head_dim + c.n_head_kv * (c.head_dim + c.value_dim) +
-         c.n_head * c.value_dim + 2 * c.n_ff + c.n_expert + routed * (3 * c.n_embd + 2 * c.n_ff_exp) +
+         c.n_head * c.value_dim + (c.is_moe() ? 0 : 2 * c.n_ff) + c.n_expert +
+         routed * (3 * c.n_embd + 2 * c.n_ff_exp) +
          2 * c.rope_dim;
 }
 
@@ -91,7 +94,17 @@ class CudaForwardEngine final : public ForwardEngine {
   static absl::StatusOr<std::unique_ptr<ForwardEngine>> Create(const model::ModelFile& model,
                                                                const EngineOptions& options);
 
-  absl::Status Forward(const ForwardBatch& batch, std::span<float> logits) override;
+  // The members free memory, the cuBLAS handle and the stream of device_, which need
+  // not be the destroying thread's current device.
+  ~CudaForwardEngine() override { cudaSetDevice(device_); }
+
+  // Kernels still queued when a step fails must not outlive it: the caller rolls the
+  // step back and may free or reuse what they read.
+  absl::Status Forward(const ForwardBatch& batch, std::span<float> logits) override {
+    absl::Status status = QueueForward(batch, logits);
+    if (!status.ok() && stream_ != nullptr) cudaStreamSynchronize(stream());
+    return status;
+  }
   const model::ModelConfig& config() const override { return config_; }
   int64_t num_kv_blocks() const override { return num_kv_blocks_; }
   int64_t kv_block_size() const override { return block_size_; }
@@ -103,6 +116,7 @@ class CudaForwardEngine final : public ForwardEngine {
   CudaForwardEngine(const model::ModelFile& model, ModelWeights host_weights)
       : config_(model.config()), host_weights_(std::move(host_weights)) {}
 
+  absl::Status QueueForward(const ForwardBatch& batch, std::span<float> logits);
   absl::Status PrepareStep(const ForwardBatch& batch);
   absl::Status Reserve(int64_t n_tokens, int64_t n_logit_rows);
   absl::Status AttentionBlock(int64_t layer, int64_t n_tokens);
@@ -206,7 +220,7 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CudaForwardEngine::Create(
     SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
     const int64_t reserve =
         kReserveTokens * ActivationFloatsPerToken(c) * static_cast<int64_t>(sizeof(float)) +
-        kReserveLogitRows * c.n_vocab * static_cast<int64_t>(sizeof(float)) +
+        kLogitRowsPerPass * c.n_vocab * static_cast<int64_t>(sizeof(float)) +
         kAttentionScratchValues * static_cast<int64_t>(sizeof(float)) +
         DeviceMatMul::MaxScratchBytes(kReserveTokens, std::max(c.n_embd, c.n_ff)) +
         kRuntimeReserveBytes;
@@ -224,6 +238,10 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CudaForwardEngine::Create(
     DeviceKvLayer layer;
     SHOAL_ASSIGN_OR_RETURN(layer.k, DeviceBuffer::Allocate(slots * c.head_dim * element));
     SHOAL_ASSIGN_OR_RETURN(layer.v, DeviceBuffer::Allocate(slots * c.value_dim * element));
+    // Zeroed like the CPU cache's fresh pages, so a slot read before it is written (a
+    // caller's bug) reads the same on both engines rather than stale f16 NaNs.
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemset(layer.k.as<void>(), 0, layer.k.bytes()), "kv memset"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemset(layer.v.as<void>(), 0, layer.v.bytes()), "kv memset"));
     engine->kv_.push_back(std::move(layer));
   }
   cudaDeviceProp prop{};
@@ -234,7 +252,7 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CudaForwardEngine::Create(
   return engine;
 }
 
-absl::Status CudaForwardEngine::Forward(const ForwardBatch& batch, std::span<float> logits) {
+absl::Status CudaForwardEngine::QueueForward(const ForwardBatch& batch, std::span<float> logits) {
   SHOAL_RETURN_IF_ERROR(ValidateForwardBatch(config_, batch, block_size_, num_kv_blocks_,
                                              static_cast<int64_t>(logits.size())));
   const int64_t n_tokens = static_cast<int64_t>(batch.tokens.size());
@@ -274,16 +292,18 @@ absl::Status CudaForwardEngine::Reserve(int64_t T, int64_t R) {
   SHOAL_ASSIGN_OR_RETURN(v_, Ensure<float>(v_buf_, T * c.n_head_kv * c.value_dim));
   SHOAL_ASSIGN_OR_RETURN(attn_, Ensure<float>(attn_buf_, T * c.n_head * c.value_dim));
   SHOAL_ASSIGN_OR_RETURN(block_out_, Ensure<float>(block_out_buf_, T * E));
-  SHOAL_ASSIGN_OR_RETURN(gate_, Ensure<float>(gate_buf_, T * c.n_ff));
-  SHOAL_ASSIGN_OR_RETURN(up_, Ensure<float>(up_buf_, T * c.n_ff));
+  const int64_t dense_ff = c.is_moe() ? 0 : c.n_ff;
+  SHOAL_ASSIGN_OR_RETURN(gate_, Ensure<float>(gate_buf_, T * dense_ff));
+  SHOAL_ASSIGN_OR_RETURN(up_, Ensure<float>(up_buf_, T * dense_ff));
   SHOAL_ASSIGN_OR_RETURN(router_, Ensure<float>(router_buf_, T * c.n_expert));
   SHOAL_ASSIGN_OR_RETURN(moe_in_, Ensure<float>(moe_in_buf_, routed * E));
   SHOAL_ASSIGN_OR_RETURN(moe_gate_, Ensure<float>(moe_gate_buf_, routed * c.n_ff_exp));
   SHOAL_ASSIGN_OR_RETURN(moe_up_, Ensure<float>(moe_up_buf_, routed * c.n_ff_exp));
   SHOAL_ASSIGN_OR_RETURN(moe_down_, Ensure<float>(moe_down_buf_, routed * E));
   SHOAL_ASSIGN_OR_RETURN(expert_out_, Ensure<float>(expert_out_buf_, routed * E));
-  SHOAL_ASSIGN_OR_RETURN(out_hidden_, Ensure<float>(out_hidden_buf_, R * E));
-  SHOAL_ASSIGN_OR_RETURN(logits_dev_, Ensure<float>(logits_buf_, R * c.n_vocab));
+  const int64_t rows_per_pass = std::min(R, kLogitRowsPerPass);
+  SHOAL_ASSIGN_OR_RETURN(out_hidden_, Ensure<float>(out_hidden_buf_, rows_per_pass * E));
+  SHOAL_ASSIGN_OR_RETURN(logits_dev_, Ensure<float>(logits_buf_, rows_per_pass * c.n_vocab));
   return absl::OkStatus();
 }
 
@@ -519,21 +539,26 @@ absl::Status CudaForwardEngine::MoeFfnBlock(int64_t layer, int64_t T) {
 
 absl::Status CudaForwardEngine::Output(int64_t R, std::span<float> logits) {
   const model::ModelConfig& c = config_;
-  if (R > 0) {
+  const int64_t V = c.n_vocab;
+  // The passes reuse one device buffer; the stream orders each pass's copy back before
+  // the next pass writes it.
+  for (int64_t first = 0; first < R; first += kLogitRowsPerPass) {
+    const int64_t n = std::min(kLogitRowsPerPass, R - first);
     SHOAL_RETURN_IF_ERROR(CudaStatus(
-        kernels::cuda::LaunchGatherRows(x_, c.n_embd, logit_rows_buf_.as<int32_t>(), R,
+        kernels::cuda::LaunchGatherRows(x_, c.n_embd, logit_rows_buf_.as<int32_t>() + first, n,
                                         out_hidden_, stream()),
         "logit rows"));
-    SHOAL_RETURN_IF_ERROR(Norm(out_hidden_, weights_.output_norm, c.n_embd, R, out_hidden_));
-    SHOAL_RETURN_IF_ERROR(MatMul(weights_.output, out_hidden_, R, logits_dev_));
+    SHOAL_RETURN_IF_ERROR(Norm(out_hidden_, weights_.output_norm, c.n_embd, n, out_hidden_));
+    SHOAL_RETURN_IF_ERROR(MatMul(weights_.output, out_hidden_, n, logits_dev_));
     if (c.final_logit_softcap > 0.0f) {
       SHOAL_RETURN_IF_ERROR(CudaStatus(
-          kernels::cuda::LaunchSoftcap(logits_dev_, R * c.n_vocab, c.final_logit_softcap, stream()),
+          kernels::cuda::LaunchSoftcap(logits_dev_, n * V, c.final_logit_softcap, stream()),
           "softcap"));
     }
-    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemcpyAsync(logits.data(), logits_dev_, logits.size_bytes(),
-                                                     cudaMemcpyDeviceToHost, stream()),
-                                     "logits"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(
+        cudaMemcpyAsync(logits.data() + first * V, logits_dev_, n * V * sizeof(float),
+                        cudaMemcpyDeviceToHost, stream()),
+        "logits"));
   }
   // Also where errors of the queued kernels surface.
   return CudaStatus(cudaStreamSynchronize(stream()), "forward pass");

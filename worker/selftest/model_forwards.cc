@@ -40,15 +40,16 @@ std::string ModelForwardBounds::ToString() const {
 }
 
 ModelForwardBounds ModelForwardBoundsFor(const model::ModelFile& model,
-                                         const ModelForwardComparison* cpu_spread) {
+                                         const ModelForwardComparison* cpu_spread,
+                                         bool bf16_weights) {
   bool all_f32 = true;
   for (const auto& tensor : model.gguf().tensors()) all_f32 &= tensor.type == GgmlType::kF32;
-  const double base = all_f32 ? 1e-3 : 5e-2;
-  ModelForwardBounds bounds{.max_nrmse = base, .median_nrmse = base};
-  if (cpu_spread != nullptr && !all_f32) {
+  ModelForwardBounds bounds{.max_nrmse = 0.25, .median_nrmse = 5e-2};
+  if (all_f32 && !bf16_weights) bounds = {.max_nrmse = 1e-3, .median_nrmse = 1e-3};
+  if (cpu_spread != nullptr && !(all_f32 && !bf16_weights)) {
     constexpr double kSpreadFactor = 3.0;
-    bounds.max_nrmse = std::max(base, kSpreadFactor * cpu_spread->max_nrmse);
-    bounds.median_nrmse = std::max(base, kSpreadFactor * cpu_spread->median_nrmse);
+    bounds.max_nrmse = std::max(bounds.max_nrmse, kSpreadFactor * cpu_spread->max_nrmse);
+    bounds.median_nrmse = std::max(bounds.median_nrmse, kSpreadFactor * cpu_spread->median_nrmse);
   }
   return bounds;
 }

@@ -99,8 +99,11 @@ TEST(ModelForwards, TheCpusTwoKernelSetsAgreeWithinTheBaseBoundsOnRandomModels) 
       auto plain = Engine(*model, /*interleave=*/false), packed = Engine(*model);
       ASSERT_OK_AND_ASSIGN(ModelForwardComparison c, CompareModelForwards(*plain, *packed));
       const ModelForwardBounds bounds = ModelForwardBoundsFor(*model, nullptr);
-      EXPECT_EQ(bounds.max_nrmse, 5e-2);
+      EXPECT_EQ(bounds.max_nrmse, 0.25);
+      EXPECT_EQ(bounds.median_nrmse, 5e-2);
       EXPECT_TRUE(bounds.Admits(c)) << c.max_nrmse << " " << c.median_nrmse;
+      // Tighter than the bounds: what rounding alone does on these models.
+      EXPECT_LT(c.max_nrmse, 5e-2);
       EXPECT_GE(c.top1_agreement, 0.9);
     }
   }
@@ -114,6 +117,10 @@ TEST(ModelForwards, OtherWeightsAreFarOutsideTheFloat32Bounds) {
   const ModelForwardBounds bounds = ModelForwardBoundsFor(*f32, nullptr);
   EXPECT_EQ(bounds.max_nrmse, 1e-3);
   EXPECT_EQ(bounds.ToString(), "nrmse 0.001");
+  // bf16 weights round even a float32 model's weights: the quantized bounds.
+  const ModelForwardBounds bf16 = ModelForwardBoundsFor(*f32, nullptr, /*bf16_weights=*/true);
+  EXPECT_EQ(bf16.max_nrmse, 0.25);
+  EXPECT_EQ(bf16.ToString(), "nrmse max 0.25, median 0.05");
   auto exact = Engine(*f32), quantized = Engine(*q4);
   ASSERT_OK_AND_ASSIGN(ModelForwardComparison c, CompareModelForwards(*quantized, *exact));
   EXPECT_FALSE(bounds.Admits(c)) << c.max_nrmse;
@@ -132,7 +139,9 @@ TEST(ModelForwards, PerturbedOrBrokenEnginesFail) {
     auto reference = Engine(*model);
     ASSERT_OK_AND_ASSIGN(ModelForwardComparison c, CompareModelForwards(altered, *reference));
     EXPECT_FALSE(bounds.Admits(c)) << c.max_nrmse << " " << c.median_nrmse;
-    if (change == AlteredEngine::Change::kNaN) EXPECT_TRUE(std::isnan(c.max_nrmse));
+    if (change == AlteredEngine::Change::kNaN) {
+      EXPECT_TRUE(std::isnan(c.max_nrmse));
+    }
   }
 }
 
@@ -147,7 +156,7 @@ TEST(ModelForwards, BoundsWidenByTheCpuSpreadOnATrainedModel) {
   const ModelForwardBounds base = ModelForwardBoundsFor(*model, nullptr);
   const ModelForwardBounds widened = ModelForwardBoundsFor(*model, &spread);
   EXPECT_GE(widened.max_nrmse, base.max_nrmse);
-  EXPECT_DOUBLE_EQ(widened.max_nrmse, std::max(5e-2, 3 * spread.max_nrmse));
+  EXPECT_DOUBLE_EQ(widened.max_nrmse, std::max(0.25, 3 * spread.max_nrmse));
   EXPECT_DOUBLE_EQ(widened.median_nrmse, std::max(5e-2, 3 * spread.median_nrmse));
   EXPECT_TRUE(widened.Admits(spread));
   EXPECT_LT(widened.max_nrmse, 1.0) << "a wrong kernel's logits are ~100% off";
