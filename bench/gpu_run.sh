@@ -12,7 +12,10 @@
 #      --bf16-weights) and on this machine's CPUs, in one run: the bundled models and the
 #      0.5B llama-shaped benchmark model, written here by bench/make_bench_models.py
 #      (model_speed.txt)
-# Logs go to $OUT for docs/gpu-validation.md.
+#   6. serving: bench/serve_bench.py against `shoal scheduler --device cuda:0` on the 0.5B
+#      model at 1, 16 and 64 concurrent streams, and on the CPUs at 16 (serve_*.txt)
+# Logs go to $OUT for docs/gpu-validation.md: seven files (the device tool brings back
+# eight at most).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/shoal-gpu}
@@ -33,9 +36,9 @@ export LD_LIBRARY_PATH="$bin/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib:${ncc
 models=$(ls "$bundle"/models/*.gguf | paste -sd, -)
 timeout 240 "$bin/shoal" selftest --backend cuda --models "$models" 2>&1 | tee "$out/selftest.txt"
 selftest_rc=${PIPESTATUS[0]}
-timeout 120 "$bin/selftest_test" 2>&1 | tee "$out/selftest_test.txt" | tail -8
+timeout 120 "$bin/selftest_test" 2>&1 | tee "$out/gtests.txt" | tail -8
 test_rc=${PIPESTATUS[0]}
-timeout 120 "$bin/communicator_test" 2>&1 | tee "$out/communicator_test.txt" | tail -4
+timeout 120 "$bin/communicator_test" 2>&1 | tee -a "$out/gtests.txt" | tail -4
 comm_rc=${PIPESTATUS[0]}
 timeout 180 "$bin/cuda_op_bench" 2>&1 | tee "$out/cuda_op_bench.txt"
 
@@ -61,5 +64,19 @@ PYTHONPATH="$PWD/$bundle/python" timeout 120 python3 bench/make_bench_models.py 
     speed "$model" "cpu $(nproc) threads" --device cpu --threads "$(nproc)"
   done
 } 2>&1 | tee "$out/model_speed.txt"
+serve() {  # name, concurrency levels, scheduler flags...
+  local name=$1 levels=$2; shift 2
+  local flags=()
+  for flag in "$@"; do flags+=("--scheduler-flag=$flag"); done
+  # shellcheck disable=SC2086
+  timeout 240 python3 bench/serve_bench.py --model "$bench_models/llama-0.5b-q4_k_m.gguf" \
+    --skip-llama-cpp --shoal "$bin/shoal" --stubs "$bundle/python/stubs" --threads "$(nproc)" \
+    --concurrency $levels --num-requests 64 --max-tokens 64 "${flags[@]}" \
+    2>&1 | tee "$out/serve_$name.txt"
+}
+if [ -f "$bench_models/llama-0.5b-q4_k_m.gguf" ]; then
+  serve cuda "1 16 64" --device=cuda:0
+  serve cpu "16"
+fi
 echo "exit codes: shoal selftest $selftest_rc, selftest_test $test_rc, communicator_test $comm_rc" |
   tee -a "$out/device.txt"

@@ -13,6 +13,10 @@ end-of-generation or max_tokens, so both produce the same continuations.
   .venv-bench/bin/python bench/serve_bench.py --model FILE [--concurrency 1 4 16 64]
       [--num-requests 64] [--prompt-words 100] [--max-tokens 64] [--threads 2]
       [--shared-prefix-words 0] [--skip-llama-cpp] [--json out.json]
+      [--shoal BINARY] [--stubs DIR] [--scheduler-flag=--device=cuda:0]
+
+--shoal and --stubs (Python gRPC stubs generated beforehand) let it run where the
+binary lives elsewhere and grpc_tools is missing: bench/gpu_run.sh on a lent GPU machine.
 
 --shared-prefix-words N gives every prompt the same N-word system prompt (an agent-like
 workload); Shoal is then also run with its prefix cache off, to show what the cache buys.
@@ -35,9 +39,9 @@ from pathlib import Path
 
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 import grpc  # noqa: E402
-from grpc_tools import protoc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+SHOAL = ROOT / "build/cli/shoal"  # --shoal
 WORDS = ("the of and to in is was for on that with as by at from his her it an were are "
          "which this be or had not but have one all their they new first time after two "
          "year city river music school family history war film team game world state "
@@ -79,10 +83,19 @@ def run_load(fn, prompts, concurrency):
     return summarize(results, time.perf_counter() - start)
 
 
+def generate_stubs(out_dir):
+    """The Python gRPC stubs of proto/shoal/v1 into out_dir (needs grpc_tools)."""
+    import grpc_tools
+    from grpc_tools import protoc
+    protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
+                 f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
+                 *map(str, (ROOT / "proto/shoal/v1").glob("*.proto"))])
+
+
 class ShoalServer:
-    def __init__(self, model, threads, extra):
+    def __init__(self, model, threads, extra, stubs=None):
         self.proc = subprocess.Popen(
-            [str(ROOT / "build/cli/shoal"), "scheduler", "--model", model, "--port", "0",
+            [str(SHOAL), "scheduler", "--model", model, "--port", "0",
              "--metrics-port", "0", "--threads", str(threads), *extra],
             stderr=subprocess.PIPE, text=True)
         self.grpc = self.http = None
@@ -95,12 +108,10 @@ class ShoalServer:
             if m := re.match(r"http listening on (\S+)", line):
                 self.http = m.group(1)
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
-        stubs = tempfile.mkdtemp()
-        import grpc_tools
-        protoc.main(["protoc", f"-I{ROOT / 'proto'}", f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
-                     f"--python_out={stubs}", f"--grpc_python_out={stubs}",
-                     *map(str, (ROOT / "proto/shoal/v1").glob("*.proto"))])
-        sys.path.insert(0, stubs)
+        if stubs is None:
+            stubs = tempfile.mkdtemp()
+            generate_stubs(stubs)
+        sys.path.insert(0, str(stubs))
         import shoal.v1.scheduler_pb2 as pb
         import shoal.v1.scheduler_pb2_grpc as pbg
         import shoal.v1.inference_pb2 as ipb
@@ -174,7 +185,7 @@ def shoal_run_decode_rate(model, prompts, max_tokens, threads):
     """Median decode tokens/s of `shoal run` (no server) on the same prompts."""
     rates = []
     for text in prompts:
-        out = subprocess.run([str(ROOT / "build/cli/shoal"), "run", "--model", model, "--prompt",
+        out = subprocess.run([str(SHOAL), "run", "--model", model, "--prompt",
                               text, "-n", str(max_tokens), "--temperature", "0", "--threads",
                               str(threads)], capture_output=True, text=True, check=True).stderr
         m = re.search(r"generated: (\d+) tokens in ([\d.]+) s", out)
@@ -208,7 +219,7 @@ def shoal_tokenizer(model):
     """`shoal tokenize` (the same ids as llama.cpp's, see tests/model/tokenizer), for runs
     without llama-cpp-python installed."""
     def tokenize(text):
-        out = subprocess.run([str(ROOT / "build/cli/shoal"), "tokenize", "--model", model, text],
+        out = subprocess.run([str(SHOAL), "tokenize", "--model", model, text],
                              capture_output=True, text=True, check=True).stdout
         return [int(t) for t in out.split()]
     return tokenize
@@ -216,7 +227,7 @@ def shoal_tokenizer(model):
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True)
+    p.add_argument("--model")
     p.add_argument("--concurrency", nargs="+", type=int, default=[1, 4, 16, 64])
     p.add_argument("--num-requests", type=int, default=64)
     p.add_argument("--prompt-words", type=int, default=100)
@@ -229,18 +240,33 @@ def main() -> int:
     p.add_argument("--scheduler-flag", action="append", default=[], metavar="FLAG",
                    help="passed to `shoal scheduler` (repeatable), e.g. --scheduler-flag=--max-num-batched-tokens=256")
     p.add_argument("--json", type=Path)
+    p.add_argument("--shoal", type=Path, help="the shoal binary (default build/cli/shoal)")
+    p.add_argument("--stubs", type=Path, help="pre-generated gRPC stubs instead of grpc_tools")
+    p.add_argument("--write-stubs", type=Path, metavar="DIR",
+                   help="only generate the stubs into DIR and exit")
     args = p.parse_args()
+    if args.write_stubs:
+        args.write_stubs.mkdir(parents=True, exist_ok=True)
+        generate_stubs(args.write_stubs)
+        return 0
+    if not args.model:
+        p.error("--model is required")
+    if args.shoal:
+        global SHOAL
+        SHOAL = args.shoal.resolve()
 
     tokenize = shoal_tokenizer(args.model) if args.skip_llama_cpp else llama_cpp_tokenizer(args.model)
     # Fresh prompts for every concurrency level (the shared prefix stays the same), so
     # no level finds the previous level's prompts in a prefix cache.
     prompts = {c: make_prompts(args.num_requests, args.prompt_words, args.shared_prefix_words,
                                seed=c) for c in args.concurrency}
-    tokens = {c: [tokenize(t) for t in prompts[c]] for c in args.concurrency}
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a process each
+        tokens = {c: list(pool.map(tokenize, prompts[c])) for c in args.concurrency}
     lengths = [len(t) for c in args.concurrency for t in tokens[c]]
     print(f"{args.num_requests} prompts per level of {statistics.fmean(lengths):.0f} tokens on "
           f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
-    report = {"model": args.model, "args": vars(args) | {"json": str(args.json)}, "runs": []}
+    report = {"model": args.model, "runs": [],
+              "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
 
     configs = [("shoal", args.scheduler_flag)]
     if args.shared_prefix_words:
@@ -248,7 +274,7 @@ def main() -> int:
     # `shoal scheduler`'s own --max-num-seqs (4 per thread on CPU) unless a
     # --scheduler-flag sets it: requests over it wait, like a server with that many slots.
     for name, flags in configs:
-        server = ShoalServer(args.model, args.threads, flags)
+        server = ShoalServer(args.model, args.threads, flags, args.stubs)
         # A warm-up request: first-touch of the weights and KV pages.
         server.request(tokens[args.concurrency[0]][0][:8], 2)
         for c in args.concurrency:
