@@ -16,11 +16,10 @@
 #include "fmt/format.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/device_buffer.h"
-#include "kernels/ops/rope.h"
 #include "worker/cuda/device_matmul.h"
 #include "worker/cuda/device_weights.h"
+#include "worker/cuda/step_layout.h"
 #include "worker/forward/batch_validation.h"
-#include "worker/forward/layer_rope.h"
 #include "worker/forward/moe_routing.h"
 #include "worker/model/model_weights.h"
 
@@ -33,6 +32,7 @@ using cuda::DeviceLayerWeights;
 using cuda::DeviceMatMul;
 using cuda::DeviceMatrix;
 using cuda::DeviceWeights;
+using cuda::AttentionGroup;
 
 // Attention scores scratch: tokens are attended in groups whose n_heads · keys scores
 // fit in this many floats (128 MiB), so a long prefill never needs T² memory.
@@ -83,11 +83,6 @@ absl::Status Upload(const std::vector<T>& host, DeviceBuffer& device, cudaStream
                                     cudaMemcpyHostToDevice, stream),
                     "upload");
 }
-
-// Consecutive tokens attended in one launch, and the most keys any of them sees.
-struct AttentionGroup {
-  int64_t first = 0, n = 0, max_keys = 0;
-};
 
 class CudaForwardEngine final : public ForwardEngine {
  public:
@@ -157,11 +152,7 @@ class CudaForwardEngine final : public ForwardEngine {
   std::vector<DeviceKvLayer> kv_;
 
   // This step, on the host.
-  std::vector<int32_t> tokens_host_;
-  std::vector<int64_t> positions_host_, slots_host_, table_offsets_host_;
-  std::vector<int32_t> tables_host_, logit_rows_host_;
-  std::vector<float> rope_global_host_, rope_sliding_host_;
-  std::vector<AttentionGroup> groups_global_, groups_sliding_;
+  cuda::StepLayout step_;
   std::vector<float> router_host_, route_weights_host_;
   std::vector<int32_t> expert_ids_host_, route_order_, grouped_rows_host_, grouped_tokens_host_;
   std::vector<int64_t> expert_begin_, expert_cursor_;
@@ -278,7 +269,7 @@ absl::Status CudaForwardEngine::QueueForward(const ForwardBatch& batch, std::spa
     SHOAL_RETURN_IF_ERROR(c.is_moe() ? MoeFfnBlock(layer, n_tokens)
                                      : DenseFfnBlock(layer, n_tokens));
   }
-  return Output(static_cast<int64_t>(logit_rows_host_.size()), logits);
+  return Output(static_cast<int64_t>(step_.logit_rows.size()), logits);
 }
 
 absl::Status CudaForwardEngine::Reserve(int64_t T, int64_t R) {
@@ -311,74 +302,18 @@ absl::Status CudaForwardEngine::Reserve(int64_t T, int64_t R) {
 // angles for global and sliding layers, the attention groups, and the rows whose logits
 // are wanted.
 absl::Status CudaForwardEngine::PrepareStep(const ForwardBatch& batch) {
-  const model::ModelConfig& c = config_;
-  const int64_t T = static_cast<int64_t>(batch.tokens.size());
-  tokens_host_.assign(batch.tokens.begin(), batch.tokens.end());
-  positions_host_.resize(T);
-  slots_host_.resize(T);
-  table_offsets_host_.resize(T);
-  tables_host_.clear();
-  logit_rows_host_.clear();
-  for (const SequenceChunk& s : batch.sequences) {
-    const int64_t offset = static_cast<int64_t>(tables_host_.size());
-    const int64_t blocks = (s.start_position + s.n_tokens + block_size_ - 1) / block_size_;
-    tables_host_.insert(tables_host_.end(), s.block_table.begin(), s.block_table.begin() + blocks);
-    for (int64_t j = 0; j < s.n_tokens; ++j) {
-      const int64_t t = s.first_token + j, position = s.start_position + j;
-      positions_host_[t] = position;
-      table_offsets_host_[t] = offset;
-      slots_host_[t] =
-          int64_t{s.block_table[position / block_size_]} * block_size_ + position % block_size_;
-    }
-    if (s.logits == LogitsWanted::kNone) continue;
-    for (int64_t j = s.logits == LogitsWanted::kAll ? 0 : s.n_tokens - 1; j < s.n_tokens; ++j) {
-      logit_rows_host_.push_back(static_cast<int32_t>(s.first_token + j));
-    }
-  }
   const float* freq_factors =
       host_weights_.rope_freqs.empty() ? nullptr : host_weights_.rope_freqs.data();
-  const bool any_sliding =
-      std::find(c.layer_is_sliding.begin(), c.layer_is_sliding.end(), true) !=
-      c.layer_is_sliding.end();
-  const auto angles = [&](bool sliding, std::vector<float>& out) {
-    const kernels::RopeParams rope = LayerRope(c, sliding, freq_factors);
-    out.resize(T * rope.n_rot);
-    for (int64_t t = 0; t < T; ++t) kernels::RopeAngles(rope, positions_host_[t], out.data() + t * rope.n_rot);
-  };
-  // Groups of consecutive tokens whose scores fit the scratch.
-  const auto group = [&](int64_t window, std::vector<AttentionGroup>& groups) {
-    groups.clear();
-    const kernels::AttentionShape shape{.sliding_window = window};
-    for (int64_t t = 0; t < T; ++t) {
-      const int64_t keys = positions_host_[t] - kernels::FirstVisiblePosition(shape, positions_host_[t]) + 1;
-      AttentionGroup* g = groups.empty() ? nullptr : &groups.back();
-      if (g != nullptr && (g->n + 1) * c.n_head * std::max(g->max_keys, keys) <= kAttentionScratchValues) {
-        ++g->n;
-        g->max_keys = std::max(g->max_keys, keys);
-      } else {
-        groups.push_back({.first = t, .n = 1, .max_keys = keys});
-      }
-    }
-  };
-  angles(false, rope_global_host_);
-  group(0, groups_global_);
-  if (any_sliding) {
-    angles(true, rope_sliding_host_);
-    group(c.sliding_window, groups_sliding_);
-  }
-  int64_t most_scores = 0;
-  for (const auto* groups : {&groups_global_, &groups_sliding_}) {
-    for (const AttentionGroup& g : *groups) most_scores = std::max(most_scores, g.n * c.n_head * g.max_keys);
-  }
-  SHOAL_ASSIGN_OR_RETURN(scores_, Ensure<float>(scores_buf_, most_scores));
-  SHOAL_RETURN_IF_ERROR(Upload(tokens_host_, tokens_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(positions_host_, positions_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(slots_host_, slots_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(tables_host_, tables_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(table_offsets_host_, table_offsets_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(logit_rows_host_, logit_rows_buf_, stream()));
-  SHOAL_RETURN_IF_ERROR(Upload(rope_global_host_, rope_global_buf_, stream()));
-  if (any_sliding) SHOAL_RETURN_IF_ERROR(Upload(rope_sliding_host_, rope_sliding_buf_, stream()));
+  cuda::BuildStepLayout(config_, batch, block_size_, freq_factors, kAttentionScratchValues, step_);
+  SHOAL_ASSIGN_OR_RETURN(scores_, Ensure<float>(scores_buf_, step_.most_scores));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.tokens, tokens_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.positions, positions_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.slots, slots_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.tables, tables_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.table_offsets, table_offsets_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.logit_rows, logit_rows_buf_, stream()));
+  SHOAL_RETURN_IF_ERROR(Upload(step_.rope_global, rope_global_buf_, stream()));
+  if (step_.any_sliding) SHOAL_RETURN_IF_ERROR(Upload(step_.rope_sliding, rope_sliding_buf_, stream()));
   return absl::OkStatus();
 }
 
@@ -425,7 +360,7 @@ absl::Status CudaForwardEngine::Attend(int64_t layer) {
   const model::ModelConfig& c = config_;
   const bool sliding = c.layer_is_sliding[layer];
   const bool scale_q = c.architecture == model::Architecture::kGemma3;
-  for (const AttentionGroup& g : sliding ? groups_sliding_ : groups_global_) {
+  for (const AttentionGroup& g : sliding ? step_.groups_sliding : step_.groups_global) {
     const kernels::cuda::PagedAttentionLaunch launch{
         .f16 = kv_f16_,
         .k_cache = kv_[layer].k.as<void>(),
@@ -492,20 +427,14 @@ absl::Status CudaForwardEngine::MoeFfnBlock(int64_t layer, int64_t T) {
     RouteToken(c, router_host_.data() + t * X, expert_ids_host_.data() + t * K,
                route_weights_host_.data() + t * K, route_order_.data());
   }
-  // Counting sort of the rows by expert.
-  expert_begin_.assign(X + 1, 0);
-  for (int64_t r = 0; r < rows; ++r) ++expert_begin_[expert_ids_host_[r] + 1];
-  for (int64_t e = 0; e < X; ++e) {
-    expert_token_counts_[layer * X + e] += expert_begin_[e + 1];
-    expert_begin_[e + 1] += expert_begin_[e];
-  }
+  expert_begin_.resize(X + 1);
+  expert_cursor_.resize(X);
   grouped_rows_host_.resize(rows);
+  GroupRowsByExpert(expert_ids_host_, expert_begin_, expert_cursor_, grouped_rows_host_);
   grouped_tokens_host_.resize(rows);
-  expert_cursor_.assign(expert_begin_.begin(), expert_begin_.end() - 1);
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t i = expert_cursor_[expert_ids_host_[r]]++;
-    grouped_rows_host_[i] = static_cast<int32_t>(r);
-    grouped_tokens_host_[i] = static_cast<int32_t>(r / K);
+  for (int64_t i = 0; i < rows; ++i) grouped_tokens_host_[i] = static_cast<int32_t>(grouped_rows_host_[i] / K);
+  for (int64_t e = 0; e < X; ++e) {
+    expert_token_counts_[layer * X + e] += expert_begin_[e + 1] - expert_begin_[e];
   }
   SHOAL_RETURN_IF_ERROR(Upload(grouped_rows_host_, grouped_rows_buf_, stream()));
   SHOAL_RETURN_IF_ERROR(Upload(grouped_tokens_host_, grouped_tokens_buf_, stream()));

@@ -1,5 +1,7 @@
 # The CUDA forward engine where CUDA builds (its kernels are shoal_kernels_cuda's),
-# else a stand-in that says the build has no CUDA.
+# else a stand-in that says the build has no CUDA. Its host-side step layout builds
+# everywhere, for the CPU tests.
+target_sources(shoal_worker PRIVATE ${CMAKE_CURRENT_LIST_DIR}/step_layout.cc)
 if(SHOAL_HAVE_CUDA)
   target_sources(shoal_worker PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/cuda_engine.cc

@@ -98,26 +98,22 @@ absl::Status Decoder::MoeFfnBlock(int64_t layer, int64_t n_tokens) {
   return absl::OkStatus();
 }
 
-// Counting sort of the routed rows by expert into expert_rows (expert e's rows at
-// [expert_begin[e], expert_begin[e + 1])), the experts with work in active_experts
-// (most rows first, so the longest start first), and the per-expert counts.
+// The routed rows grouped by expert (expert_rows, expert e's at [expert_begin[e],
+// expert_begin[e + 1])), the experts with work in active_experts (most rows first, so
+// the longest start first), and the per-expert counts.
 void Decoder::GroupRowsByExpert(int64_t layer, int64_t n_tokens) {
   const int64_t X = config_.n_expert;
   const int64_t rows = n_tokens * config_.n_expert_used;
-  std::vector<int64_t>& begin = ws_.expert_begin;
-  std::fill(begin.begin(), begin.end(), 0);
-  for (int64_t r = 0; r < rows; ++r) ++begin[ws_.expert_ids[r] + 1];
+  const std::vector<int64_t>& begin = ws_.expert_begin;
+  worker::GroupRowsByExpert(std::span<const int32_t>(ws_.expert_ids.data(), rows),
+                            std::span<int64_t>(ws_.expert_begin.data(), X + 1),
+                            std::span<int64_t>(ws_.expert_cursor.data(), X),
+                            std::span<int32_t>(ws_.expert_rows.data(), rows));
   ws_.active_experts.clear();
   for (int64_t e = 0; e < X; ++e) {
-    const int64_t n = begin[e + 1];
+    const int64_t n = begin[e + 1] - begin[e];
     expert_token_counts_[layer * X + e] += n;
     if (n > 0) ws_.active_experts.push_back(static_cast<int32_t>(e));
-    begin[e + 1] += begin[e];
-  }
-  std::vector<int64_t>& cursor = ws_.expert_cursor;
-  std::copy(begin.begin(), begin.end() - 1, cursor.begin());
-  for (int64_t r = 0; r < rows; ++r) {
-    ws_.expert_rows[cursor[ws_.expert_ids[r]]++] = static_cast<int32_t>(r);
   }
   std::stable_sort(ws_.active_experts.begin(), ws_.active_experts.end(),
                    [&](int32_t a, int32_t b) {

@@ -39,4 +39,15 @@ void RouteToken(const model::ModelConfig& c, float* router_row, int32_t* ids, fl
   }
 }
 
+void GroupRowsByExpert(std::span<const int32_t> expert_ids, std::span<int64_t> begin,
+                       std::span<int64_t> cursor, std::span<int32_t> rows) {
+  std::fill(begin.begin(), begin.end(), 0);
+  for (int32_t e : expert_ids) ++begin[e + 1];
+  for (size_t e = 0; e + 1 < begin.size(); ++e) begin[e + 1] += begin[e];
+  std::copy(begin.begin(), begin.end() - 1, cursor.begin());
+  for (size_t r = 0; r < expert_ids.size(); ++r) {
+    rows[cursor[expert_ids[r]]++] = static_cast<int32_t>(r);
+  }
+}
+
 }  // namespace shoal::worker

@@ -10,3 +10,6 @@ shoal_test(interleaved_weights_test DATA
 shoal_test(forward_engine_test DATA
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/forward_engine_test.cc
   LIBS shoal::worker)
+shoal_test(moe_routing_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/moe_routing_test.cc
+  LIBS shoal::worker)
