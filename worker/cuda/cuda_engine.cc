@@ -37,11 +37,10 @@ using cuda::AttentionGroup;
 // Attention scores scratch: tokens are attended in groups whose n_heads · keys scores
 // fit in this many floats (128 MiB), so a long prefill never needs T² memory.
 constexpr int64_t kAttentionScratchValues = int64_t{32} << 20;
-// The memory budget keeps room for a batch of this many tokens (the default
-// --max-num-batched-tokens) plus what cuBLAS and the context take. Logits are computed
-// this many rows at a time, whatever the batch asks for, so a prefill that wants every
-// position's logits over a 262144-token vocabulary stays inside that room.
-constexpr int64_t kReserveTokens = 2048;
+// The memory budget keeps room for a batch of EngineOptions::max_batch_tokens plus
+// what cuBLAS and the context take. Logits are computed this many rows at a time,
+// whatever the batch asks for, so a prefill that wants every position's logits over a
+// 262144-token vocabulary stays inside that room.
 constexpr int64_t kLogitRowsPerPass = 256;
 constexpr int64_t kRuntimeReserveBytes = int64_t{256} << 20;
 
@@ -210,10 +209,10 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CudaForwardEngine::Create(
     size_t free_bytes = 0, total_bytes = 0;
     SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo"));
     const int64_t reserve =
-        kReserveTokens * ActivationFloatsPerToken(c) * static_cast<int64_t>(sizeof(float)) +
+        options.max_batch_tokens * ActivationFloatsPerToken(c) * static_cast<int64_t>(sizeof(float)) +
         kLogitRowsPerPass * c.n_vocab * static_cast<int64_t>(sizeof(float)) +
         kAttentionScratchValues * static_cast<int64_t>(sizeof(float)) +
-        DeviceMatMul::MaxScratchBytes(kReserveTokens, std::max(c.n_embd, c.n_ff)) +
+        DeviceMatMul::MaxScratchBytes(options.max_batch_tokens, std::max(c.n_embd, c.n_ff)) +
         kRuntimeReserveBytes;
     const int64_t used = static_cast<int64_t>(total_bytes - free_bytes) + reserve;
     SHOAL_ASSIGN_OR_RETURN(blocks, KvBlocksInBudget(options.kv, block_bytes,

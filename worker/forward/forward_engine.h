@@ -59,6 +59,9 @@ struct EngineOptions {
   int threads = 1;                  // CPU compute threads
   bool interleave_weights = true;   // CPU: repack matrices at load (model_weights.h)
   bool bf16_weights = false;        // CUDA: dequantize matrices to bf16 at load, bf16 GEMMs
+  // The most tokens one Forward carries (the scheduler's --max-num-batched-tokens): a
+  // CUDA engine keeps their activations' memory out of the KV budget.
+  int64_t max_batch_tokens = 2048;
   KvBudget kv;
 };
 

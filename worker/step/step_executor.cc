@@ -32,6 +32,8 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
       .threads = options.threads,
       .interleave_weights = options.interleave_weights,
       .bf16_weights = options.bf16_weights,
+      .max_batch_tokens =
+          request.max_num_batched_tokens() > 0 ? request.max_num_batched_tokens() : 2048,
       .kv = {.block_size = request.kv_block_size() > 0 ? request.kv_block_size() : kDefaultBlockSize,
              .type = options.kv_type,
              .memory_fraction = request.memory_fraction() > 0 ? request.memory_fraction() : 0.9,
