@@ -230,13 +230,17 @@ class CudaBackend : public OpBackend {
                                  "matmul_bf16 activations"));
     SHOAL_ASSIGN_OR_RETURN(DeviceBuffer dy, DeviceBuffer::Allocate(y.size_bytes()));
     const float one = 1.0f, zero = 0.0f;
-    SHOAL_RETURN_IF_ERROR(CublasStatus(
+    // The engine's math mode (tensor cores), not the pedantic one of the float32 GEMMs:
+    // this case checks what --bf16-weights computes.
+    SHOAL_RETURN_IF_ERROR(CublasStatus(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
+    const cublasStatus_t gemm =
         cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.n_rows),
                      static_cast<int>(n_tokens), static_cast<int>(w.n_cols), &one,
                      dw16.as<void>(), CUDA_R_16BF, static_cast<int>(w.n_cols), dx16.as<void>(),
                      CUDA_R_16BF, static_cast<int>(w.n_cols), &zero, dy.as<void>(), CUDA_R_32F,
-                     static_cast<int>(w.n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
-        "cublasGemmEx"));
+                     static_cast<int>(w.n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    SHOAL_RETURN_IF_ERROR(CublasStatus(cublasSetMathMode(cublas_, CUBLAS_PEDANTIC_MATH), "cublasSetMathMode"));
+    SHOAL_RETURN_IF_ERROR(CublasStatus(gemm, "cublasGemmEx"));
     SHOAL_RETURN_IF_ERROR(CudaStatus(cudaDeviceSynchronize(), "matmul_bf16"));
     return ToHost(dy, y);
   }

@@ -68,8 +68,11 @@ __global__ void GeGluTanhKernel(const float* gate, const float* up, int64_t n, f
     out[i] = __fmul_rn(x, up[i]);
   } else {
     const float h = __half2float(__float2half_rn(x));
-    const float inner = 0.7978845608028654f * h * (1.0f + 0.044715f * h * h);
-    const float gelu = __half2float(__float2half_rn(0.5f * h * (1.0f + tanhf(inner))));
+    // kernels::GeluTanh's operations in its order, none fused; only tanhf's ulps differ.
+    const float inner = __fmul_rn(__fmul_rn(0.7978845608028654f, h),
+                                  __fadd_rn(1.0f, __fmul_rn(__fmul_rn(0.044715f, h), h)));
+    const float gelu =
+        __half2float(__float2half_rn(__fmul_rn(__fmul_rn(0.5f, h), __fadd_rn(1.0f, tanhf(inner)))));
     out[i] = __fmul_rn(gelu, up[i]);
   }
 }
@@ -103,7 +106,8 @@ __global__ void ArgmaxKernel(const float* x, int64_t n, int32_t* out) {
   Best best{-INFINITY, INT32_MAX};
   for (int64_t i = threadIdx.x; i < n; i += kRowThreads) best = Better(best, {row[i], static_cast<int32_t>(i)});
   best = BlockReduce<kRowThreads>(best, shared, Better);
-  if (threadIdx.x == 0) out[blockIdx.x] = best.index;
+  // A row of NaNs beats nothing: index 0, as the CPU's max_element gives, not the sentinel.
+  if (threadIdx.x == 0) out[blockIdx.x] = best.index == INT32_MAX ? 0 : best.index;
 }
 
 // k rounds of argmax over the row, each excluding what earlier rounds took (k ≤ 32:
@@ -121,6 +125,7 @@ __global__ void TopKKernel(const float* x, int64_t n, int64_t k, int32_t* indice
     }
     best = BlockReduce<kRowThreads>(best, shared, Better);
     if (threadIdx.x == 0) {
+      if (best.index == INT32_MAX) best.index = 0;  // NaNs left: a valid index all the same
       taken[j] = best.index;
       indices[blockIdx.x * k + j] = best.index;
       values[blockIdx.x * k + j] = best.value;

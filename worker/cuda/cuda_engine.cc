@@ -230,10 +230,16 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CudaForwardEngine::Create(
     SHOAL_ASSIGN_OR_RETURN(layer.v, DeviceBuffer::Allocate(slots * c.value_dim * element));
     // Zeroed like the CPU cache's fresh pages, so a slot read before it is written (a
     // caller's bug) reads the same on both engines rather than stale f16 NaNs.
-    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemset(layer.k.as<void>(), 0, layer.k.bytes()), "kv memset"));
-    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemset(layer.v.as<void>(), 0, layer.v.bytes()), "kv memset"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(layer.k.as<void>(), 0, layer.k.bytes(), stream),
+                                     "kv memset"));
+    SHOAL_RETURN_IF_ERROR(CudaStatus(cudaMemsetAsync(layer.v.as<void>(), 0, layer.v.bytes(), stream),
+                                     "kv memset"));
     engine->kv_.push_back(std::move(layer));
   }
+  // The engine's stream does not wait for the legacy default stream, and uploads from
+  // pageable memory may return before their last DMA lands: everything is in place
+  // before the first step.
+  SHOAL_RETURN_IF_ERROR(CudaStatus(cudaDeviceSynchronize(), "engine set-up"));
   cudaDeviceProp prop{};
   SHOAL_RETURN_IF_ERROR(CudaStatus(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties"));
   engine->description_ =
