@@ -30,7 +30,10 @@ absl::StatusOr<worker::EngineOptions> EngineOptionsFromFlags() {
   if (!(gpu_fraction > 0.0 && gpu_fraction <= 1.0)) {
     return absl::InvalidArgumentError("--gpu-memory-fraction must be in (0, 1]");
   }
-  options.kv.memory_fraction = gpu_fraction;
+  // The memory the KV budget comes from: the GPU's, or RAM (`shoal scheduler`'s flag).
+  options.kv.memory_fraction = options.device.kind == worker::DeviceKind::kCuda
+                                   ? gpu_fraction
+                                   : absl::GetFlag(FLAGS_kv_memory_fraction);
   return options;
 }
 

@@ -13,7 +13,7 @@ namespace shoal::cli {
 
 class InProcessWorkerClient final : public scheduler::WorkerClient {
  public:
-  explicit InProcessWorkerClient(worker::StepExecutorOptions options) : options_(options) {}
+  explicit InProcessWorkerClient(worker::EngineOptions options) : options_(options) {}
 
   absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request) override {
     if (executor_ != nullptr) return absl::FailedPreconditionError("the worker is registered");
@@ -33,7 +33,7 @@ class InProcessWorkerClient final : public scheduler::WorkerClient {
   const worker::StepExecutor* executor() const { return executor_.get(); }
 
  private:
-  worker::StepExecutorOptions options_;
+  worker::EngineOptions options_;
   std::unique_ptr<worker::StepExecutor> executor_;
 };
 

@@ -35,10 +35,10 @@ namespace {
 // near this size (2 threads: 8 running give 255-290 tok/s on Gemma 3 270M like 64 do,
 // at a fraction of the time per token; docs/benchmarks.md), so admitting more only
 // slows every stream. A GPU worker batches wide: vLLM's 256.
-int64_t MaxNumSeqsFromFlag(const worker::Device& device) {
+int64_t MaxNumSeqsFromFlag(const worker::EngineOptions& engine) {
   const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
   if (flag != 0) return flag;
-  return device.kind == worker::DeviceKind::kCuda ? 256 : 4 * static_cast<int64_t>(ThreadsFromFlag());
+  return engine.device.kind == worker::DeviceKind::kCuda ? 256 : 4 * int64_t{engine.threads};
 }
 
 absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worker,
@@ -49,10 +49,8 @@ absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worke
   request.set_rank(0);
   request.set_world_size(1);
   request.set_kv_block_size(absl::GetFlag(FLAGS_block_size));
-  // The share of RAM for a CPU worker, of the GPU's memory for a CUDA one.
-  request.set_memory_fraction(static_cast<float>(engine.device.kind == worker::DeviceKind::kCuda
-                                                     ? engine.kv.memory_fraction
-                                                     : absl::GetFlag(FLAGS_kv_memory_fraction)));
+  // --kv-memory-fraction of RAM for a CPU worker, --gpu-memory-fraction of a GPU's.
+  request.set_memory_fraction(static_cast<float>(engine.kv.memory_fraction));
   request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
   request.set_max_num_batched_tokens(
       static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
@@ -61,11 +59,12 @@ absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worke
 
 scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
                                          const v1::RegisterResponse& registration,
-                                         const std::string& path, const worker::Device& device) {
+                                         const std::string& path,
+                                         const worker::EngineOptions& engine) {
   const model::ModelConfig& c = model.config();
   scheduler::EngineCoreConfig config;
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
-                      .max_num_seqs = MaxNumSeqsFromFlag(device),
+                      .max_num_seqs = MaxNumSeqsFromFlag(engine),
                       .long_prefill_token_threshold =
                           absl::GetFlag(FLAGS_long_prefill_token_threshold),
                       .max_waiting = absl::GetFlag(FLAGS_max_waiting)};
@@ -96,15 +95,11 @@ absl::Status Serve() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   SHOAL_ASSIGN_OR_RETURN(const worker::EngineOptions engine_options, EngineOptionsFromFlags());
-  auto worker = std::make_unique<InProcessWorkerClient>(
-      worker::StepExecutorOptions{.device = engine_options.device,
-                                  .threads = engine_options.threads,
-                                  .interleave_weights = engine_options.interleave_weights,
-                                  .bf16_weights = engine_options.bf16_weights});
+  auto worker = std::make_unique<InProcessWorkerClient>(engine_options);
   SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration,
                          RegisterWorker(*worker, path, engine_options));
   const scheduler::EngineCoreConfig config =
-      EngineConfig(worker->executor()->model(), registration, path, engine_options.device);
+      EngineConfig(worker->executor()->model(), registration, path, engine_options);
   prometheus::Registry registry;  // outlives the engine and the HTTP server
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineCore> engine,
                          scheduler::EngineCore::Create(config, std::move(worker), registry));

@@ -29,7 +29,7 @@ std::unique_ptr<Engine> MakeEngine(const std::string& arch, int64_t max_kv_block
                                    SchedulerConfig scheduler = {}) {
   auto engine = std::make_unique<Engine>();
   auto worker = std::make_unique<cli::InProcessWorkerClient>(
-      worker::StepExecutorOptions{.threads = 2, .kv_type = kernels::KvType::kF32});
+      worker::EngineOptions{.threads = 2, .kv = {.type = kernels::KvType::kF32}});
   v1::RegisterRequest reg;
   reg.set_model_path(::shoal::testing::TestModelPath(arch, "f32"));
   reg.set_world_size(1);

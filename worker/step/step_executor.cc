@@ -17,7 +17,7 @@ absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(st
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
-    const v1::RegisterRequest& request, const StepExecutorOptions& options) {
+    const v1::RegisterRequest& request, const EngineOptions& options) {
   if (request.world_size() != 1 || request.rank() != 0) {
     return absl::UnimplementedError("workers run whole models for now: rank 0 of world size 1");
   }
@@ -27,18 +27,18 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
   if (request.max_kv_blocks() < 0) return Invalid("max_kv_blocks must be >= 0");
   auto executor = absl::WrapUnique(new StepExecutor());
   SHOAL_ASSIGN_OR_RETURN(executor->model_, model::ModelFile::Open(request.model_path()));
-  const EngineOptions engine_options{
-      .device = options.device,
-      .threads = options.threads,
-      .interleave_weights = options.interleave_weights,
-      .bf16_weights = options.bf16_weights,
-      .max_batch_tokens =
-          request.max_num_batched_tokens() > 0 ? request.max_num_batched_tokens() : 2048,
-      .kv = {.block_size = request.kv_block_size() > 0 ? request.kv_block_size() : kDefaultBlockSize,
-             .type = options.kv_type,
-             .memory_fraction = request.memory_fraction() > 0 ? request.memory_fraction() : 0.9,
-             .max_blocks = request.max_kv_blocks(),
-             .total_memory_bytes = options.total_memory_bytes}};
+  // Unset request fields keep the defaults of EngineOptions and KvBudget.
+  EngineOptions engine_options = options;
+  const KvBudget defaults;
+  if (request.max_num_batched_tokens() > 0) {
+    engine_options.max_batch_tokens = request.max_num_batched_tokens();
+  }
+  engine_options.kv.block_size =
+      request.kv_block_size() > 0 ? request.kv_block_size() : defaults.block_size;
+  engine_options.kv.memory_fraction =
+      request.memory_fraction() > 0 ? request.memory_fraction() : defaults.memory_fraction;
+  engine_options.kv.max_blocks = request.max_kv_blocks();
+  engine_options.kv.exact_blocks = 0;
   SHOAL_ASSIGN_OR_RETURN(executor->engine_, CreateForwardEngine(*executor->model_, engine_options));
   v1::RegisterResponse& r = executor->registration_;
   r.set_num_kv_blocks(executor->engine_->num_kv_blocks());

@@ -22,26 +22,15 @@
 
 namespace shoal::worker {
 
-struct StepExecutorOptions {
-  Device device;
-  int threads = 1;  // CPU compute threads
-  kernels::KvType kv_type = kernels::KvType::kF16;
-  // Bytes of RAM on this machine (0: read from the OS), for RegisterRequest's
-  // memory_fraction.
-  int64_t total_memory_bytes = 0;
-  // Repack weights at load for the fastest kernels (worker/model/model_weights.h).
-  bool interleave_weights = true;
-  // CUDA: matrices dequantized to bf16 at load for tensor-core GEMMs (EngineOptions).
-  bool bf16_weights = false;
-};
-
 class StepExecutor {
  public:
-  // Loads register.model_path and allocates the KV cache: as many blocks as fit in
-  // memory_fraction of the device's memory (RAM or VRAM) after the weights, capped by
-  // max_kv_blocks.
+  // Loads register.model_path into an engine of `options` (device, threads, weight
+  // layout, KV type, RAM size) and allocates the KV cache: as many blocks of the
+  // request's size as fit in its memory_fraction of the device's memory (RAM or VRAM)
+  // after the weights, capped by max_kv_blocks. The request's budget fields replace
+  // those of options.kv, its max_num_batched_tokens options.max_batch_tokens.
   static absl::StatusOr<std::unique_ptr<StepExecutor>> Create(const v1::RegisterRequest& request,
-                                                              const StepExecutorOptions& options);
+                                                              const EngineOptions& options);
 
   const v1::RegisterResponse& registration() const { return registration_; }
   const model::ModelFile& model() const { return *model_; }
