@@ -7,19 +7,25 @@ Models and llama.cpp settings:
   <arch>-f32, -q8_0, -q4_k_m   the generated random-weight models (tests/data_gen/
                                models.py, regenerated here into a temporary folder so
                                the goldens do not depend on a build); KV cache in F32,
-                               so the f32 references are exact float32 arithmetic
+                               so the f32 references are exact float32 arithmetic.
+                               Each must pass models.check_history_dependence (greedy
+                               continuations of >= 4 distinct tokens in 32, top token
+                               rarely the input token); the script fails otherwise
   gemma3-270m                  the real Gemma 3 270M Q4_K_M with llama-server's CPU
-                               defaults (F16 KV cache, flash attention on), plus the
-                               top-1 tokens of two other llama.cpp settings (F16 and F32
-                               KV without flash attention): with quantized activations
-                               this model amplifies rounding differences (~0.4 logit
-                               between llama.cpp's own settings), and the test only
-                               holds Shoal to the positions those settings agree on
+                               defaults (F16 KV cache, flash attention on), plus, for two
+                               other llama.cpp settings (F16 and F32 KV without flash
+                               attention), the top-1 token at every position and the
+                               logits of the golden's top-8 tokens: with quantized
+                               activations this model amplifies rounding differences
+                               (~0.4 logit between llama.cpp's own settings), and the
+                               test bounds Shoal by that spread
 
 Stored per model and prompt: the prompt's token ids; at every position the top-8 token
 ids and logits; the full logits vector at a few positions (float32, base64); and the
-greedy continuation of 32 tokens (each step one decode on the KV cache). Full logits are
-kept for the f32 models only (the others are compared by their top tokens).
+greedy continuation of 32 tokens (each step one decode on the KV cache) with, at each
+step, llama.cpp's top-2 logit gap and its logit range (max - min), so tests can allow a
+divergence only at a near tie. Full logits are kept for the f32 models only (the others
+are compared by their top tokens).
 
 Needs llama-cpp-python (`scripts/setup --reference`):
   .venv/bin/python scripts/make_golden_logits.py [--only-gemma3-270m]
@@ -93,13 +99,14 @@ def run_prompt(llm: llama_cpp.Llama, text: str, full_logits: bool) -> dict:
     logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
     top_ids = np.argsort(-logits, axis=1, kind="stable")[:, :TOP]
     full_positions = sorted({0, len(tokens) // 3, 2 * len(tokens) // 3, len(tokens) - 1})
-    continuation, gaps = [], []
+    continuation, gaps, ranges = [], [], []
     for _ in range(CONTINUATION):
         row = np.asarray(llm.scores[llm.n_tokens - 1], dtype=np.float32)
         next_id = int(np.argmax(row))
         top_two = np.sort(row)[-2:]
         continuation.append(next_id)
         gaps.append(float(top_two[1] - top_two[0]))
+        ranges.append(float(row.max() - row.min()))
         llm.eval([next_id])
     return {
         "text": text,
@@ -110,6 +117,7 @@ def run_prompt(llm: llama_cpp.Llama, text: str, full_logits: bool) -> dict:
                         if full_logits else {}),
         "greedy_continuation": continuation,
         "greedy_gaps": gaps,
+        "greedy_ranges": ranges,
     }
 
 
@@ -119,16 +127,21 @@ def open_llama(path: Path, kv_type: int, flash_attn: bool) -> llama_cpp.Llama:
                            verbose=False)
 
 
-def top1_tokens(path: Path, prompts, kv_type: int, flash_attn: bool) -> list:
-    """The argmax token at every position of each prompt, under other llama.cpp settings."""
+def other_setting(path: Path, golden_prompts, kv_type: int, flash_attn: bool) -> tuple:
+    """Under another llama.cpp setting, per prompt: the argmax token at every position,
+    and at every position the logits of the golden setting's top-8 tokens (base64)."""
     llm = open_llama(path, kv_type, flash_attn)
-    out = []
-    for text in prompts:
+    top1, top_logits = [], []
+    for prompt in golden_prompts:
         llm.reset()
-        tokens = llm.tokenize(text.encode(), add_bos=True, special=False)
+        tokens = llm.tokenize(prompt["text"].encode(), add_bos=True, special=False)
+        assert tokens == prompt["tokens"]
         llm.eval(tokens)
-        out.append(np.argmax(np.array(llm.scores[: len(tokens)]), axis=1).tolist())
-    return out
+        logits = np.array(llm.scores[: len(tokens)], dtype=np.float32)
+        top1.append(np.argmax(logits, axis=1).tolist())
+        top_logits.append([encode_floats(logits[i, ids])
+                           for i, ids in enumerate(prompt["top_ids"])])
+    return top1, top_logits
 
 
 def golden_for(path: Path, prompts, kv_type: int, flash_attn: bool, full_logits: bool) -> dict:
@@ -153,6 +166,7 @@ def main() -> int:
 
 
 def write_random_model_goldens(golden_dir: Path, meta: dict) -> None:
+    problems = []
     with tempfile.TemporaryDirectory() as tmp:
         models.write(Path(tmp))
         for spec in models.SPECS:
@@ -161,18 +175,38 @@ def write_random_model_goldens(golden_dir: Path, meta: dict) -> None:
                 path = Path(tmp) / "models" / f"{spec.arch}-{fmt}.gguf"
                 out["models"][fmt] = golden_for(path, TEST_PROMPTS, GGML_TYPE_F32, flash_attn=False,
                                                 full_logits=fmt == "f32")
+                problems.extend(f"{spec.arch}-{fmt}: {problem}"
+                                for problem in history_problems(out["models"][fmt]))
             (golden_dir / f"logits_{spec.arch}.json").write_text(json.dumps(out) + "\n")
             print(f"wrote logits_{spec.arch}.json")
+    if problems:
+        raise SystemExit("the random test models' outputs ignore their history "
+                         "(tests/data_gen/models.py):\n  " + "\n  ".join(problems))
+
+
+def history_problems(golden: dict) -> list:
+    """models.check_history_dependence on each prompt, with a summary line per prompt."""
+    problems = []
+    for i, prompt in enumerate(golden["prompts"]):
+        top1 = [ids[0] for ids in prompt["top_ids"]]
+        continuation = prompt["greedy_continuation"]
+        echoes = sum(int(t == p) for t, p in zip(prompt["tokens"], top1))
+        print(f"  {golden['file']} prompt {i}: {len(set(continuation))} distinct tokens in "
+              f"{len(continuation)}, top token = input token at {echoes}/{len(top1)} positions")
+        problems.extend(f"prompt {i}: {problem}" for problem in models.check_history_dependence(
+            prompt["tokens"], top1, continuation))
+    return problems
 
 
 def write_gemma_golden(golden_dir: Path, meta: dict) -> None:
     gemma_path = paths.gemma3_gguf()
     golden = golden_for(gemma_path, GEMMA_PROMPTS, GGML_TYPE_F16, flash_attn=True,
                         full_logits=False)
-    golden["other_settings_top1"] = {
-        "f16_kv": top1_tokens(gemma_path, GEMMA_PROMPTS, GGML_TYPE_F16, flash_attn=False),
-        "f32_kv": top1_tokens(gemma_path, GEMMA_PROMPTS, GGML_TYPE_F32, flash_attn=False),
-    }
+    golden["other_settings_top1"], golden["other_settings_top_logits"] = {}, {}
+    for name, kv_type in (("f16_kv", GGML_TYPE_F16), ("f32_kv", GGML_TYPE_F32)):
+        top1, top_logits = other_setting(gemma_path, golden["prompts"], kv_type, flash_attn=False)
+        golden["other_settings_top1"][name] = top1
+        golden["other_settings_top_logits"][name] = top_logits
     gemma = dict(meta, models={"q4_k_m": golden})
     (golden_dir / "logits_gemma3-270m.json").write_text(json.dumps(gemma) + "\n")
     print("wrote logits_gemma3-270m.json")

@@ -44,7 +44,8 @@ def main() -> int:
     parser.add_argument("--force", action="store_true", help="regenerate even if up to date")
     args = parser.parse_args()
 
-    out: Path = args.out
+    # Absolute: the dumps record each file's path, and tests read them from other folders.
+    out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     stamp = out / ".fingerprint"
     fingerprint = sources_fingerprint()

@@ -11,6 +11,19 @@ none, or gemma3's built-in one), and three weight formats:
 
 Weights are drawn from a seeded generator, so files are identical on every run.
 Writes <out>/models/<arch>-<format>.gguf.
+
+Tied embeddings (qwen3, gemma3) need small embeddings. With unit-variance rows,
+token_embd[x] dominates the residual stream h all the way up (the layers add O(1) per
+dimension), and the output, token_embd . norm(h), peaks at the input token itself:
+llama.cpp's top token was the input token at every position and greedy continuations
+were one token repeated, so no equivalence test on these models could fail. As in
+trained models, the tied rows here are small (`embd_std`, 0.01 or less; trained
+checkpoints have a few hundredths), so the layers' history-dependent contributions
+dominate h, and a large final norm weight (`output_norm_scale`) brings the logits
+back to a spread of a few units. The tied code path (no output.weight; the output
+reads token_embd, Q6_K in Q4_K_M) stays exercised. check_history_dependence() is the
+bar every model must pass (scripts/make_golden_logits.py applies it to llama.cpp's
+outputs; logits_reference_test.cc checks the committed goldens).
 """
 import re
 from dataclasses import dataclass
@@ -44,7 +57,17 @@ class Spec:
     chat_template: str = ""  # a file under tests/data/templates; "" = none in the file
     sliding_window: int = 0  # gemma3 only
     rope_freqs: bool = False  # llama 3.1-style per-frequency factors
+    embd_std: float = 1.0  # token_embd's standard deviation (small when tied, see above)
+    output_norm_scale: float = 1.0  # multiplies output_norm.weight
 
+
+# Tied models' embedding scale and final norm gain (see the module comment). Gemma 3
+# multiplies its input embeddings by sqrt(n_embd) = 17.9, hence its smaller rows. With
+# these, llama.cpp's greedy continuations of the test prompts have 21-32 distinct tokens
+# in 32 and the top token is never the input token (f32, q8_0, q4_k_m); with 0.05 rows
+# gemma3 is back to one repeated token.
+EMBD_STD_QWEN3, OUTPUT_NORM_SCALE_QWEN3 = 0.01, 20.0
+EMBD_STD_GEMMA3, OUTPUT_NORM_SCALE_GEMMA3 = 0.005, 30.0
 
 # Widths follow the real models' quirks at toy scale: llama and qwen rows are
 # multiples of 256 (k-quants apply); gemma3's 320 is not (fallbacks, as 640 in the
@@ -53,13 +76,14 @@ SPECS = [
     Spec("llama", "bpe", "llama-bpe", n_embd=256, n_layer=2, n_head=8, n_head_kv=2, head_dim=32,
          n_ff=512, rope_base=500000.0, rope_freqs=True),
     Spec("qwen3", "bpe", "qwen2", n_embd=256, n_layer=2, n_head=8, n_head_kv=4, head_dim=64,
-         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True,
-         chat_template="Qwen-Qwen3-0.6B.jinja"),
+         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True, embd_std=EMBD_STD_QWEN3,
+         output_norm_scale=OUTPUT_NORM_SCALE_QWEN3, chat_template="Qwen-Qwen3-0.6B.jinja"),
     Spec("qwen3moe", "bpe", "qwen2", n_embd=256, n_layer=2, n_head=8, n_head_kv=4, head_dim=32,
          n_ff=512, n_expert=8, n_expert_used=2, n_ff_exp=256, rope_base=1000000.0, eps=1e-6,
          chat_template="Qwen-Qwen3-0.6B.jinja"),
     Spec("gemma3", "spm", "default", n_embd=320, n_layer=6, n_head=4, n_head_kv=1, head_dim=64,
-         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True, sliding_window=8),
+         n_ff=512, rope_base=1000000.0, eps=1e-6, tied=True, sliding_window=8,
+         embd_std=EMBD_STD_GEMMA3, output_norm_scale=OUTPUT_NORM_SCALE_GEMMA3),
 ]
 FORMATS = ["f32", "q8_0", "q4_k_m"]
 CONTEXT_LENGTH = 2048
@@ -120,7 +144,7 @@ def tensors(spec: Spec, n_vocab: int, rng: np.random.Generator):
     def norm(n):
         return (1.0 + 0.1 * rng.standard_normal(n)).astype(np.float32)
 
-    yield "token_embd.weight", rng.standard_normal((n_vocab, E), dtype=np.float32)
+    yield "token_embd.weight", spec.embd_std * rng.standard_normal((n_vocab, E), dtype=np.float32)
     if spec.rope_freqs:
         yield "rope_freqs.weight", np.linspace(1.0, 8.0, D // 2, dtype=np.float32)
     for i in range(spec.n_layer):
@@ -147,7 +171,7 @@ def tensors(spec: Spec, n_vocab: int, rng: np.random.Generator):
             yield p + "ffn_gate.weight", linear(F, E)
             yield p + "ffn_up.weight", linear(F, E)
             yield p + "ffn_down.weight", linear(E, F)
-    yield "output_norm.weight", norm(E)
+    yield "output_norm.weight", spec.output_norm_scale * norm(E)
     if not spec.tied:
         yield "output.weight", linear(n_vocab, E)
 
@@ -199,3 +223,26 @@ def write(out: Path) -> None:
     for spec in SPECS:
         for fmt in FORMATS:
             write_model(model_dir / f"{spec.arch}-{fmt}.gguf", spec, fmt)
+
+
+# The bar every random test model must pass on llama.cpp's outputs, so that equivalence
+# tests (batched = alone, preempted = uninterrupted) can fail: greedy continuations of
+# the test prompts that are not one token repeated, and a top token that depends on more
+# than the input token.
+MIN_DISTINCT_CONTINUATION_TOKENS = 4  # of 32
+MAX_TOP1_IS_INPUT_FRACTION = 0.25
+
+
+def check_history_dependence(tokens, top1, continuation) -> list:
+    """Problems with one prompt's llama.cpp outputs: `tokens` the prompt, `top1` the top
+    token at each of its positions, `continuation` the greedy continuation. [] = fine."""
+    problems = []
+    distinct = len(set(continuation))
+    if distinct < MIN_DISTINCT_CONTINUATION_TOKENS:
+        problems.append(f"greedy continuation has {distinct} distinct tokens in "
+                        f"{len(continuation)} (want >= {MIN_DISTINCT_CONTINUATION_TOKENS})")
+    echoes = sum(int(t == p) for t, p in zip(tokens, top1))
+    if echoes > MAX_TOP1_IS_INPUT_FRACTION * len(tokens):
+        problems.append(f"the top token is the input token at {echoes} of {len(tokens)} "
+                        f"positions (want <= {MAX_TOP1_IS_INPUT_FRACTION:.0%})")
+    return problems
