@@ -2,14 +2,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/status/statusor.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "kernels/cpu_features.h"
 
 namespace {
 
@@ -33,17 +38,17 @@ const std::vector<Command>& Commands() {
       {"run",
        "one generation: shoal run [--model FILE] --prompt TEXT [--chat] [-n N] [--threads T] "
        "[--temperature T] [--top_k K] [--top_p P] [--min_p P] [--seed S] [--device cpu|cuda:K]",
-       {"model", "prompt", "chat", "n", "threads", "device", "bf16_weights", "interleave_weights", "ignore_eos", "temperature", "top_k", "top_p",
-        "min_p", "repetition_penalty", "presence_penalty", "frequency_penalty", "seed"},
+       {"model", "prompt", "chat", "n", "threads", "device", "bf16_weights", "interleave_weights",
+        "ignore_eos", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
+        "presence_penalty", "frequency_penalty", "seed"},
        shoal::cli::RunRun},
       {"scheduler",
        "one model replica's engine as a gRPC service: shoal scheduler [--model FILE] "
        "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T] [--device cpu|cuda:K]",
        {"model", "host", "port", "metrics_port", "world", "threads", "device", "bf16_weights",
-        "gpu_memory_fraction", "interleave_weights",
-        "max_num_batched_tokens",
-        "max_num_seqs", "long_prefill_token_threshold", "max_waiting", "block_size",
-        "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
+        "gpu_memory_fraction", "interleave_weights", "max_num_batched_tokens", "max_num_seqs",
+        "long_prefill_token_threshold", "max_waiting", "block_size", "enable_prefix_caching",
+        "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
        shoal::cli::RunScheduler},
       {"selftest",
        "every op and whole-model forwards on a backend against the CPU reference: "
@@ -61,7 +66,62 @@ void PrintUsage() {
                  command.name.data(), static_cast<int>(command.summary.size()),
                  command.summary.data());
   }
-  std::fprintf(stderr, "\nshoal COMMAND --help lists every flag.\n");
+  std::fprintf(stderr,
+               "\nshoal COMMAND --help lists the command's flags. SHOAL_CPU_LEVEL=scalar|avx2|"
+               "avx512|avx512-vnni caps the CPU kernels' instruction set.\n");
+}
+
+bool AsksForHelp(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpshort") return true;
+  }
+  return false;
+}
+
+// `shoal COMMAND --help`: the command's usage and its own flags. absl's --help would
+// match flags by the file defining them (all in cli/flags.cc) and list none.
+void PrintCommandHelp(const Command& command) {
+  // A summary reads "what it does: shoal COMMAND [flags...]".
+  std::string_view what = command.summary;
+  std::string usage = "shoal " + std::string(command.name) + " [flags]";
+  if (const size_t at = what.find(": shoal "); at != std::string_view::npos) {
+    usage = what.substr(at + 2);
+    what = what.substr(0, at);
+  }
+  std::printf("usage: %s\n%.*s\n\nflags (--a_b and --a-b are the same flag):\n", usage.c_str(),
+              static_cast<int>(what.size()), what.data());
+  const std::string prefix = std::string(command.name) + ": ";
+  for (std::string_view name : command.flags) {
+    // absl::string_view is not std::string_view in Debian's Abseil.
+    const absl::CommandLineFlag* flag =
+        absl::FindCommandLineFlag(absl::string_view(name.data(), name.size()));
+    if (flag == nullptr) continue;
+    std::string help = flag->Help();
+    // "run: the prompt text" under `shoal run --help` says the obvious.
+    if (help.starts_with(prefix)) help.erase(0, prefix.size());
+    std::string default_value = flag->DefaultValue();
+    if (default_value.empty()) default_value = "\"\"";
+    std::printf("  --%.*s (default: %s)\n      %s\n", static_cast<int>(name.size()), name.data(),
+                default_value.c_str(), help.c_str());
+  }
+}
+
+// SHOAL_CPU_LEVEL caps the kernels' instruction set (to compare paths, or to rule one
+// out); the library never reads the environment, so it is applied here, before any
+// kernel runs. False, with the message printed, for a value that is no level.
+bool ApplyCpuLevelCap() {
+  const char* value = std::getenv("SHOAL_CPU_LEVEL");
+  if (value == nullptr) return true;
+  const absl::StatusOr<shoal::kernels::CpuLevel> level = shoal::kernels::ParseCpuLevel(value);
+  if (!level.ok()) {
+    std::fprintf(stderr, "shoal: SHOAL_CPU_LEVEL: %s\n",
+                 std::string(level.status().message()).c_str());
+    return false;
+  }
+  shoal::kernels::SetMaxCpuLevel(*level);
+  return true;
 }
 
 // Flags are global to the binary; a command rejects the ones that are not its own so
@@ -109,6 +169,7 @@ void NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage
 }
 
 int main(int argc, char** argv) {
+  if (!ApplyCpuLevelCap()) return 2;
   std::vector<std::string> normalized;
   NormalizeFlagNames(argc, argv, normalized);
   absl::SetProgramUsageMessage("shoal COMMAND [flags]: LLM serving (see README.md)");
@@ -118,6 +179,10 @@ int main(int argc, char** argv) {
   }
   for (const Command& command : Commands()) {
     if (command.name != argv[1]) continue;
+    if (AsksForHelp(argc, argv)) {
+      PrintCommandHelp(command);
+      return 0;
+    }
     if (!OnlyOwnFlags(command, argc, argv)) return 2;
     // Parse with the command name as argv[0] so usage messages name it.
     std::vector<char*> command_argv(argv + 1, argv + argc);

@@ -149,7 +149,10 @@ absl::Status Run() {
   out.clear();
   text.Finish(&out);
   std::fwrite(out.data(), 1, out.size(), stdout);
+  // Ends the text with a newline, flushed before the statistics on stderr, so the two
+  // never share a line on a terminal or in one file (2>&1).
   std::fputc('\n', stdout);
+  std::fflush(stdout);
   const double decode_seconds = SecondsSince(decode_start);
   std::fprintf(stderr,
                "prompt: %zu tokens in %.3f s (%.1f tokens/s); generated: %lld tokens in %.3f s "

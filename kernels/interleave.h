@@ -57,7 +57,8 @@ bool CanInterleave(const WeightMatrix& w);
 int64_t InterleavedBytes(const WeightMatrix& w);
 
 // Whether MatMul at `level` has a fast kernel for interleaved matrices of `type` (every
-// level computes them correctly; only these are worth repacking for).
+// level computes them correctly; only these are worth repacking for). False for a
+// level above BestCpuLevel().
 bool HasInterleavedKernel(GgmlType type, CpuLevel level = BestCpuLevel());
 
 // Writes the interleaved form of `w` (CanInterleave) to `out`, which holds

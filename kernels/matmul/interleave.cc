@@ -114,7 +114,10 @@ int64_t InterleavedBytes(const WeightMatrix& w) {
 
 bool HasInterleavedKernel(GgmlType type, CpuLevel level) {
   const int kind = matmul::WeightKindIndex(type);
-  return kind >= 0 && matmul::KernelsFor(level).gemm_interleaved[kind] != nullptr;
+  // A level the CPU lacks (or the cap excludes) has no kernel to run here: answer
+  // without touching its table, whose code may not run on this CPU.
+  return kind >= 0 && CpuHasLevel(level) &&
+         matmul::KernelsFor(level).gemm_interleaved[kind] != nullptr;
 }
 
 void InterleaveRows(const WeightMatrix& w, uint8_t* out, ThreadPool* pool) {

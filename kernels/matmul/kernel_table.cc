@@ -1,6 +1,8 @@
 // Weight kinds and the choice of a level's kernel table.
 #include "kernels/matmul/kernel_table.h"
 
+#include "common/check.h"
+
 namespace shoal::kernels::matmul {
 
 int WeightKindIndex(GgmlType type) {
@@ -21,6 +23,9 @@ int WeightKindIndex(GgmlType type) {
 }
 
 const LevelKernels& KernelsFor(CpuLevel level) {
+  // A level's table is built by code compiled for that level: touching it on a CPU
+  // without the instructions dies of SIGILL, far from the caller's mistake.
+  SHOAL_CHECK(CpuHasLevel(level));
   switch (level) {
     case CpuLevel::kScalar: return ScalarKernels();
     case CpuLevel::kAvx2: return Avx2Kernels();

@@ -53,7 +53,8 @@ struct LevelKernels {
 // `type` is the matrix's (an interleavable one).
 void InterleavedFallbackGemm(GgmlType type, const GemmTile& tile);
 
-// The table of a level (the caller checks the CPU supports it).
+// The table of a level. Fatal unless CpuHasLevel(level): callers check first (MatMul
+// rejects such a level with a Status; HasInterleavedKernel answers false).
 const LevelKernels& KernelsFor(CpuLevel level);
 
 // Per-level tables, defined in gemm_<level>.cc.

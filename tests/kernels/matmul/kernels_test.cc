@@ -16,6 +16,7 @@
 #include "kernels/interleave.h"
 #include "kernels/matmul/kernel_table.h"
 #include "tests/kernels/matmul/matmul_test_util.h"
+#include "tests/support/cpu_level.h"
 
 namespace shoal::kernels::matmul {
 namespace {
@@ -101,6 +102,7 @@ class GemmLevelTest : public ::testing::TestWithParam<std::tuple<GgmlType, CpuLe
 
 TEST_P(GemmLevelTest, MatchesScalarReference) {
   const auto [type, level] = GetParam();
+  SHOAL_SKIP_UNLESS_CPU_HAS(level);
   const int kind = WeightKindIndex(type);
   const GemmFn simd = KernelsFor(level).gemm[kind];
   const GemmFn scalar = ScalarKernels().gemm[kind];
@@ -199,6 +201,7 @@ INSTANTIATE_TEST_SUITE_P(InterleavableTypes, InterleavedGemmTest,
 // Levels that have the fast kernels must be the ones the machine would use: a VNNI
 // machine that silently fell back to the scalar path would be correct and 50x slower.
 TEST(InterleavedGemm, VnniLevelHasFastKernels) {
+  SHOAL_SKIP_UNLESS_CPU_HAS(CpuLevel::kAvx512Vnni);
   for (GgmlType type :
        {GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K,
         GgmlType::kQ6_K}) {
@@ -208,8 +211,26 @@ TEST(InterleavedGemm, VnniLevelHasFastKernels) {
   EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_1, CpuLevel::kAvx512Vnni));
 }
 
+// A level above BestCpuLevel() has no fast kernel, answered without touching its table
+// (built by code the CPU may not run); the cap stands in for a CPU that lacks VNNI.
+TEST(InterleavedGemm, LevelsAboveTheBestHaveNoFastKernels) {
+  const CpuLevel saved = MaxCpuLevel();
+  SetMaxCpuLevel(CpuLevel::kAvx2);
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_0, CpuLevel::kAvx512Vnni));
+  EXPECT_FALSE(HasInterleavedKernel(GgmlType::kQ4_0, CpuLevel::kAvx512));
+  SetMaxCpuLevel(saved);
+}
+
+TEST(KernelsForDeathTest, LevelAboveTheBestIsFatal) {
+  const CpuLevel saved = MaxCpuLevel();
+  SetMaxCpuLevel(CpuLevel::kScalar);
+  EXPECT_DEATH(KernelsFor(CpuLevel::kAvx2), "CpuHasLevel");
+  SetMaxCpuLevel(saved);
+}
+
 std::vector<CpuLevel> SimdLevels() {
-  std::vector<CpuLevel> levels = SupportedCpuLevels();
+  // Every level, so names match on every machine; those the CPU lacks skip.
+  std::vector<CpuLevel> levels = AllCpuLevels();
   levels.erase(levels.begin());  // scalar is the reference
   return levels;
 }

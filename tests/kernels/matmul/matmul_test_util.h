@@ -14,6 +14,7 @@
 #include "common/ggml_types.h"
 #include "kernels/cpu_features.h"
 #include "kernels/matmul/activations.h"
+#include "tests/support/cpu_level.h"  // PrintTo(CpuLevel)
 
 namespace shoal::kernels::matmul::testing {
 
@@ -61,9 +62,6 @@ std::string ShapeName(GgmlType type, int64_t n_rows, int64_t n_cols, int64_t n_t
 namespace shoal {
 // Readable test parameters in GoogleTest messages.
 inline void PrintTo(GgmlType type, std::ostream* os) { *os << GgmlTypeName(type); }
-namespace kernels {
-inline void PrintTo(CpuLevel level, std::ostream* os) { *os << CpuLevelName(level); }
-}  // namespace kernels
 }  // namespace shoal
 
 #endif  // SHOAL_TESTS_KERNELS_MATMUL_MATMUL_TEST_UTIL_H_

@@ -1,1 +1,1 @@
-shoal_test(ops_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/ops_test.cc LIBS shoal::kernels)
+shoal_test(ops_test CPU_CAP_RUN SOURCES ${CMAKE_CURRENT_LIST_DIR}/ops_test.cc LIBS shoal::kernels)
