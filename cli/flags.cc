@@ -50,8 +50,11 @@ ABSL_FLAG(int64_t, max_waiting, 4096, "scheduler: requests queued before new one
 ABSL_FLAG(int32_t, block_size, 16, "scheduler: tokens per KV block");
 ABSL_FLAG(bool, enable_prefix_caching, true, "scheduler: reuse the KV blocks of shared prefixes");
 ABSL_FLAG(double, kv_memory_fraction, 0.5,
-          "scheduler: share of RAM the worker may use, weights included; the rest of it is KV cache");
-ABSL_FLAG(int64_t, max_kv_blocks, 0, "scheduler: cap on KV blocks (0: as many as memory allows)");
+          "scheduler: cap on the share of RAM (or of the cgroup's memory limit) the CPU worker may "
+          "use, weights included; within it the KV cache is sized for --max-num-seqs full contexts "
+          "plus half as much again for the prefix cache, and committed at start");
+ABSL_FLAG(int64_t, max_kv_blocks, 0,
+          "scheduler: cap on KV blocks (0: what the replica can use, within the memory fraction)");
 ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM: seconds in-flight requests get to finish");
 // Self-test.
 ABSL_FLAG(std::string, backend, "cuda", "selftest: the backend to check against the CPU reference (cuda, cpu)");

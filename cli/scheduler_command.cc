@@ -54,14 +54,13 @@ absl::StatusOr<v1::RegisterResponse> RegisterWorker(InProcessWorkerClient& worke
   request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
   request.set_max_num_batched_tokens(
       static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
+  request.set_max_num_seqs(static_cast<int32_t>(MaxNumSeqsFromFlag(engine)));
   return worker.Register(request);
 }
 
-scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
-                                         const v1::RegisterResponse& registration,
-                                         const std::string& path,
-                                         const worker::EngineOptions& engine) {
-  const model::ModelConfig& c = model.config();
+absl::StatusOr<scheduler::EngineCoreConfig> EngineConfig(const v1::RegisterResponse& registration,
+                                                         const std::string& path,
+                                                         const worker::EngineOptions& engine) {
   scheduler::EngineCoreConfig config;
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
                       .max_num_seqs = MaxNumSeqsFromFlag(engine),
@@ -71,12 +70,26 @@ scheduler::EngineCoreConfig EngineConfig(const model::ModelFile& model,
   config.block_size = absl::GetFlag(FLAGS_block_size);
   config.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
   config.model_name = std::filesystem::path(path).stem().string();
-  config.model_key = absl::BytesToHexString(registration.model_fingerprint());
-  config.limits = {.max_model_len = c.context_length,
-                   .vocab_size = static_cast<int32_t>(c.n_vocab),
-                   .eog_token_ids = model.tokenizer().eog_ids()};
-  config.num_kv_blocks = registration.num_kv_blocks();
+  // Everything about the model comes from the worker's registration.
+  SHOAL_RETURN_IF_ERROR(config.SetFromRegistration(registration));
   return config;
+}
+
+// Waits for SIGTERM or SIGINT; once a second checks the engine, and marks the gRPC
+// health service NOT_SERVING when the replica failed (its /health already fails).
+int WaitForSignal(const sigset_t& signals, const scheduler::EngineCore& engine,
+                  grpc::Server& server) {
+  bool marked_unhealthy = false;
+  while (true) {
+    const timespec one_second{.tv_sec = 1, .tv_nsec = 0};
+    const int signal = sigtimedwait(&signals, nullptr, &one_second);
+    if (signal > 0) return signal;
+    if (!marked_unhealthy && !engine.healthy()) {
+      server.GetHealthCheckService()->SetServingStatus(false);
+      std::fprintf(stderr, "shoal scheduler: the replica failed; /health now answers 503\n");
+      marked_unhealthy = true;
+    }
+  }
 }
 
 absl::Status Serve() {
@@ -98,8 +111,8 @@ absl::Status Serve() {
   auto worker = std::make_unique<InProcessWorkerClient>(engine_options);
   SHOAL_ASSIGN_OR_RETURN(const v1::RegisterResponse registration,
                          RegisterWorker(*worker, path, engine_options));
-  const scheduler::EngineCoreConfig config =
-      EngineConfig(worker->executor()->model(), registration, path, engine_options);
+  SHOAL_ASSIGN_OR_RETURN(const scheduler::EngineCoreConfig config,
+                         EngineConfig(registration, path, engine_options));
   prometheus::Registry registry;  // outlives the engine and the HTTP server
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<scheduler::EngineCore> engine,
                          scheduler::EngineCore::Create(config, std::move(worker), registry));
@@ -122,12 +135,14 @@ absl::Status Serve() {
       StatusHttpServer::Start({.host = host,
                                .port = absl::GetFlag(FLAGS_metrics_port),
                                .registry = &registry,
-                               .ready = [e = engine.get()] { return e->ready(); }}));
+                               .ready = [e = engine.get()] { return e->ready(); },
+                               .healthy = [e = engine.get()] { return e->healthy(); }}));
   std::fprintf(stderr,
-               "shoal scheduler: %s on %s; %lld KV blocks of %lld tokens, context %lld; "
-               "max_num_batched_tokens %lld, max_num_seqs %lld, prefix caching %s\n",
+               "shoal scheduler: %s on %s; %lld KV blocks of %lld tokens (%.1f MiB, committed), "
+               "context %lld; max_num_batched_tokens %lld, max_num_seqs %lld, prefix caching %s\n",
                config.model_name.c_str(), registration.device().c_str(),
                static_cast<long long>(config.num_kv_blocks), static_cast<long long>(config.block_size),
+               static_cast<double>(config.kv_cache_bytes) / (1 << 20),
                static_cast<long long>(engine->max_model_len()),
                static_cast<long long>(config.scheduler.max_num_batched_tokens),
                static_cast<long long>(config.scheduler.max_num_seqs),
@@ -136,8 +151,7 @@ absl::Status Serve() {
                grpc_port, host.c_str(), http->port());
   std::fflush(stderr);
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = WaitForSignal(signals, *engine, *server);
   std::fprintf(stderr, "shoal scheduler: %s, draining\n", strsignal(signal));
   server->GetHealthCheckService()->SetServingStatus(false);
   engine->Drain(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));

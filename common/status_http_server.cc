@@ -108,8 +108,9 @@ void StatusHttpServer::Handle(int fd) {
     response.result(http::status::method_not_allowed);
     response.body() = "only GET is served here\n";
   } else if (target == "/health") {
-    response.result(http::status::ok);
-    response.body() = "ok\n";
+    const bool healthy = options_.healthy ? options_.healthy() : true;
+    response.result(healthy ? http::status::ok : http::status::service_unavailable);
+    response.body() = healthy ? "ok\n" : "unhealthy: restart this process\n";
   } else if (target == "/ready") {
     const bool ready = options_.ready ? options_.ready() : true;
     response.result(ready ? http::status::ok : http::status::service_unavailable);

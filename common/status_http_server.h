@@ -1,5 +1,7 @@
 // A small HTTP/1.1 server for a role's operational endpoints (DESIGN.md): GET /health
-// (200 while the process runs), GET /ready (200, or 503 while the role cannot serve),
+// (200 while the process can still serve, 503 once it cannot recover and should be
+// restarted: Kubernetes' liveness probe), GET /ready (200, or 503 while the role cannot
+// serve: the readiness probe),
 // GET /metrics (the process's Prometheus registry, text format). One thread, one
 // request per connection, a 5 s read timeout, so a stuck client cannot hold it long.
 // The router serves the same paths on its API port; this is for the other roles.
@@ -24,6 +26,7 @@ class StatusHttpServer {
     int port = 0;  // 0: any free port (see port())
     prometheus::Registry* registry = nullptr;  // must outlive the server
     std::function<bool()> ready;               // called per /ready request, any thread
+    std::function<bool()> healthy;             // per /health request; unset: always
   };
 
   static absl::StatusOr<std::unique_ptr<StatusHttpServer>> Start(Options options);

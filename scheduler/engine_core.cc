@@ -1,9 +1,13 @@
 #include "scheduler/engine_core.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/memory/memory.h"
+#include "absl/strings/escaping.h"
+#include "common/check.h"
 #include "common/status_macros.h"
+#include "common/status_util.h"
 #include "fmt/format.h"
 #include "scheduler/step_messages.h"
 
@@ -15,17 +19,50 @@ v1::FinishReason ReasonOf(RequestStatus status) {
     case RequestStatus::kFinishedStopped: return v1::FINISH_REASON_STOP;
     case RequestStatus::kFinishedLength: return v1::FINISH_REASON_LENGTH;
     case RequestStatus::kFinishedCancelled: return v1::FINISH_REASON_CANCELLED;
+    case RequestStatus::kFinishedAborted: return v1::FINISH_REASON_ABORTED;
     default: return v1::FINISH_REASON_ERROR;
   }
 }
 
+v1::StreamError MakeError(absl::StatusCode code, bool retryable, std::string message) {
+  v1::StreamError error;
+  error.set_code(static_cast<int32_t>(code));
+  error.set_retryable(retryable);
+  error.set_message(std::move(message));
+  return error;
+}
+
 }  // namespace
+
+absl::Status EngineCoreConfig::SetFromRegistration(const v1::RegisterResponse& registration) {
+  const v1::ModelFacts& model = registration.model();
+  if (model.context_length() < 2 || model.vocab_size() < 1) {
+    return absl::InvalidArgumentError(fmt::format(
+        "the worker reported a context length of {} and a vocabulary of {} tokens",
+        model.context_length(), model.vocab_size()));
+  }
+  for (int32_t id : model.eog_token_ids()) {
+    if (id < 0 || id >= model.vocab_size()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the worker reported end-of-generation token {} outside the vocabulary", id));
+    }
+  }
+  limits = {.max_model_len = model.context_length(),
+            .vocab_size = model.vocab_size(),
+            .eog_token_ids = {model.eog_token_ids().begin(), model.eog_token_ids().end()}};
+  if (model_name.empty()) model_name = model.name();
+  model_key = absl::BytesToHexString(registration.model_fingerprint());
+  num_kv_blocks = registration.num_kv_blocks();
+  kv_cache_bytes = registration.kv_cache_bytes();
+  return absl::OkStatus();
+}
 
 absl::Status EngineCoreConfig::Validate() const {
   if (num_kv_blocks < 1) return absl::InvalidArgumentError("the workers reported no KV blocks");
   if (limits.vocab_size < 1 || limits.max_model_len < 2) {
     return absl::InvalidArgumentError("the model's vocabulary or context length is invalid");
   }
+  if (max_unread_tokens < 1) return absl::InvalidArgumentError("max_unread_tokens must be >= 1");
   SchedulerConfig s = scheduler;
   s.max_model_len = limits.max_model_len;
   return s.Validate();
@@ -61,6 +98,7 @@ EngineCore::EngineCore(const EngineCoreConfig& config, std::unique_ptr<WorkerCli
       metrics_(registry, config.model_name),
       kv_(std::move(kv)),
       scheduler_(config.scheduler, *kv_) {
+  metrics_.kv_cache_bytes.Set(static_cast<double>(config.kv_cache_bytes));
   UpdateGaugesAndStats(0);
 }
 
@@ -82,27 +120,43 @@ absl::StatusOr<std::shared_ptr<RequestStream>> EngineCore::Submit(
   absl::MutexLock lock(&mu_);
   if (!ready_) return absl::UnavailableError("the replica lost a worker; it serves no requests");
   if (!accepting_) return absl::UnavailableError("the scheduler is shutting down");
-  if (live_ids_.contains(request->id)) {
+  if (live_.contains(request->id)) {
     return absl::AlreadyExistsError(fmt::format("request id '{}' is already in use", request->id));
   }
-  const int64_t limit = config_.scheduler.max_waiting + config_.scheduler.max_num_seqs;
-  if (static_cast<int64_t>(live_ids_.size()) >= limit) {
-    return absl::ResourceExhaustedError(
-        fmt::format("{} requests are in flight, the most this scheduler queues; retry later",
-                    live_ids_.size()));
+  if (num_queued_ >= config_.scheduler.max_waiting) {
+    metrics_.overload_rejections.Increment();
+    return WithRetryAfter(
+        absl::ResourceExhaustedError(fmt::format(
+            "{} requests are waiting, the most this scheduler queues; retry later", num_queued_)),
+        RetryAfterSecondsLocked());
   }
-  live_ids_.insert(request->id);
+  live_.emplace(request->id, stream);
+  ++num_queued_;
+  ++num_adds_in_inbox_;
   inbox_.push_back({.add = std::move(request), .stream = stream});
   return stream;
 }
 
-absl::Status EngineCore::Cancel(const std::string& request_id) {
+int EngineCore::RetryAfterSecondsLocked() const {
+  const double per_slot = mean_request_seconds_ * static_cast<double>(num_queued_ + 1) /
+                          static_cast<double>(config_.scheduler.max_num_seqs);
+  return static_cast<int>(std::clamp(std::ceil(per_slot), 1.0, 60.0));
+}
+
+absl::Status EngineCore::Cancel(const std::string& request_id, v1::CancelReason reason) {
   absl::MutexLock lock(&mu_);
-  if (!live_ids_.contains(request_id)) {
+  auto it = live_.find(request_id);
+  if (it == live_.end()) {
     return absl::NotFoundError(fmt::format("no live request with id '{}'", request_id));
   }
-  inbox_.push_back({.abort_id = request_id});
+  if (it->second->MarkCancelRequested()) inbox_.push_back({.stream = it->second, .reason = reason});
   return absl::OkStatus();
+}
+
+void EngineCore::Cancel(const std::shared_ptr<RequestStream>& stream, v1::CancelReason reason) {
+  if (stream == nullptr || !stream->MarkCancelRequested()) return;
+  absl::MutexLock lock(&mu_);
+  inbox_.push_back({.stream = stream, .reason = reason});
 }
 
 v1::StatsResponse EngineCore::Stats() const {
@@ -113,6 +167,11 @@ v1::StatsResponse EngineCore::Stats() const {
 bool EngineCore::ready() const {
   absl::MutexLock lock(&mu_);
   return ready_ && accepting_;
+}
+
+bool EngineCore::healthy() const {
+  absl::MutexLock lock(&mu_);
+  return healthy_;
 }
 
 void EngineCore::Drain(absl::Duration grace) {
@@ -146,6 +205,7 @@ void EngineCore::Loop() {
             this));
       }
       commands.swap(inbox_);
+      num_adds_in_inbox_ = 0;
       stop = stop_;
     }
     const bool changed = !commands.empty();
@@ -153,9 +213,8 @@ void EngineCore::Loop() {
     commands.clear();
     if (changed) UpdateGaugesAndStats(0);
     if (stop) {
-      for (FinishedRequest& f : scheduler_.AbortAll(RequestStatus::kFinishedCancelled)) {
-        FinishRequest(std::move(f), "the scheduler shut down");
-      }
+      AbortAll(MakeError(absl::StatusCode::kUnavailable, /*retryable=*/true,
+                         "the scheduler shut down before the request finished"));
       absl::MutexLock lock(&mu_);
       idle_ = true;
       return;
@@ -167,25 +226,41 @@ void EngineCore::Loop() {
 void EngineCore::Apply(std::vector<Command>& commands) {
   for (Command& c : commands) {
     if (c.add != nullptr) {
-      const std::string id = c.add->id;
-      streams_[id] = c.stream;
-      absl::Status status = scheduler_.AddRequest(std::move(c.add));
-      if (!status.ok()) {  // the in-flight limit should have caught this
-        c.stream->Finish([&] {
-          v1::SchedulerGenerateResponse::Finish f;
-          f.set_reason(v1::FINISH_REASON_ERROR);
-          f.set_error_message(std::string(status.message()));
-          return f;
-        }());
-        streams_.erase(id);
-        absl::MutexLock lock(&mu_);
-        live_ids_.erase(id);
-      }
-      continue;
+      AddRequest(c);
+    } else {
+      CancelRequest(c);
     }
-    absl::StatusOr<FinishedRequest> done = scheduler_.AbortRequest(c.abort_id);
-    if (done.ok()) FinishRequest(std::move(*done));
   }
+}
+
+void EngineCore::AddRequest(Command& command) {
+  const std::string id = command.add->id;
+  streams_[id] = command.stream;
+  absl::Status status = scheduler_.AddRequest(std::move(command.add));
+  if (status.ok()) return;
+  // Submit's queue bound keeps this from happening; should it, the caller may retry.
+  streams_.erase(id);
+  {
+    absl::MutexLock lock(&mu_);
+    live_.erase(id);
+  }
+  v1::SchedulerGenerateResponse::Finish finish;
+  finish.set_reason(v1::FINISH_REASON_ABORTED);
+  *finish.mutable_error() =
+      MakeError(status.code(), /*retryable=*/true, std::string(status.message()));
+  command.stream->Finish(finish);
+}
+
+void EngineCore::CancelRequest(const Command& command) {
+  const std::string& id = command.stream->request_id();
+  auto it = streams_.find(id);
+  // The request finished already, or the id now belongs to another call's request.
+  if (it == streams_.end() || it->second != command.stream) return;
+  const RequestStatus status = command.reason == v1::CANCEL_REASON_STOP_STRING
+                                   ? RequestStatus::kFinishedStopped
+                                   : RequestStatus::kFinishedCancelled;
+  absl::StatusOr<FinishedRequest> done = scheduler_.AbortRequest(id, status);
+  if (done.ok()) FinishRequest(std::move(*done));
 }
 
 void EngineCore::RunStep() {
@@ -212,7 +287,7 @@ void EngineCore::RunStep() {
   }
   if (status.ok()) status = CollectSampledTokens(out, step_result_, sampled_tokens_);
   if (!status.ok()) {
-    FailAll(fmt::format("step {} failed on the worker: {}", step_id_, std::string(status.message())));
+    FailReplica(fmt::format("step {} failed on the worker: {}", step_id_, MessageOf(status)));
     return;
   }
   sampled_requests_.clear();
@@ -229,14 +304,17 @@ void EngineCore::RunStep() {
   UpdateGaugesAndStats(step_seconds);
   DeliverTokens(sampled_requests_, now);
   for (FinishedRequest& f : finished) FinishRequest(std::move(f));
+  AbortStalled();
 }
 
-void EngineCore::DeliverTokens(const std::vector<Request*>& sampled, double now) {
-  for (size_t i = 0; i < sampled.size(); ++i) {
-    Request* r = sampled[i];
-    const v1::SampledToken& token = step_result_.tokens(static_cast<int>(i));
-    streams_.at(r->id)->PushToken(token.token_id(),
-                                  token.has_logprob() ? &token.logprob() : nullptr);
+void EngineCore::DeliverTokens(const std::vector<SampledRequest>& sampled, double now) {
+  stalled_.clear();
+  for (const SampledRequest& s : sampled) {
+    Request* r = s.request;
+    const v1::SampledToken& token = step_result_.tokens(s.index);
+    const int64_t unread = streams_.at(r->id)->PushToken(
+        token.token_id(), token.has_logprob() ? &token.logprob() : nullptr);
+    if (unread > config_.max_unread_tokens) stalled_.push_back(r->id);
     metrics_.generation_tokens.Increment();
     if (r->first_token_time < 0) {
       r->first_token_time = now;
@@ -249,23 +327,41 @@ void EngineCore::DeliverTokens(const std::vector<Request*>& sampled, double now)
   }
 }
 
-void EngineCore::FinishRequest(FinishedRequest done, const std::string& error) {
-  Request& r = *done.request;
-  if (done.was_on_workers && !error.empty()) {
-    // A failed replica forgets everything anyway.
-  } else if (done.was_on_workers) {
-    forget_.push_back(r.sequence_id);
+void EngineCore::AbortStalled() {
+  for (const std::string& id : stalled_) {
+    // NotFound: it finished with this step's token anyway.
+    absl::StatusOr<FinishedRequest> done =
+        scheduler_.AbortRequest(id, RequestStatus::kFinishedAborted);
+    if (!done.ok()) continue;
+    const v1::StreamError error = MakeError(
+        absl::StatusCode::kResourceExhausted, /*retryable=*/false,
+        fmt::format("the client left more than {} tokens of its stream unread; the request "
+                    "was stopped",
+                    config_.max_unread_tokens));
+    FinishRequest(std::move(*done), &error);
   }
+  stalled_.clear();
+}
+
+void EngineCore::FinishRequest(FinishedRequest done, const v1::StreamError* error) {
+  Request& r = *done.request;
+  if (done.was_on_workers) forget_.push_back(r.sequence_id);
   const double now = Now();
   v1::SchedulerGenerateResponse::Finish finish;
   finish.set_reason(ReasonOf(r.status));
-  if (r.status == RequestStatus::kFinishedStopped) finish.set_stop_token_id(r.output_token_ids.back());
+  if (r.stopped_on_token) finish.set_stop_token_id(r.output_token_ids.back());
   v1::Usage* usage = finish.mutable_usage();
   usage->set_prompt_tokens(static_cast<int32_t>(r.num_prompt_tokens()));
   usage->set_completion_tokens(static_cast<int32_t>(r.num_output_tokens()));
   usage->set_total_tokens(static_cast<int32_t>(r.num_tokens()));
   usage->set_cached_prompt_tokens(static_cast<int32_t>(r.num_cached_prompt_tokens));
-  finish.set_error_message(error);
+  if (error != nullptr) {
+    *finish.mutable_error() = *error;
+  } else if (r.status == RequestStatus::kFinishedError) {
+    *finish.mutable_error() = MakeError(absl::StatusCode::kInternal, /*retryable=*/false,
+                                        "the worker could not continue this request: " +
+                                            r.error_message);
+  }
   const double scheduled = r.first_scheduled_time >= 0 ? r.first_scheduled_time : now;
   finish.set_queue_seconds(scheduled - r.arrival_time);
   if (r.first_token_time >= 0) finish.set_time_to_first_token_seconds(r.first_token_time - r.arrival_time);
@@ -275,24 +371,37 @@ void EngineCore::FinishRequest(FinishedRequest done, const std::string& error) {
   metrics_.e2e_latency.Observe(now - r.arrival_time);
   if (r.first_token_time >= 0) metrics_.decode_time.Observe(r.last_token_time - r.first_token_time);
   auto it = streams_.find(r.id);
-  if (it != streams_.end()) {
-    it->second->Finish(finish);
-    streams_.erase(it);
+  SHOAL_CHECK(it != streams_.end());
+  std::shared_ptr<RequestStream> stream = std::move(it->second);
+  streams_.erase(it);
+  {
+    // The id is free before the caller can see the final message and reuse it.
+    absl::MutexLock lock(&mu_);
+    live_.erase(r.id);
+    const double seconds = now - r.arrival_time;
+    mean_request_seconds_ =
+        mean_request_seconds_ == 0 ? seconds : 0.95 * mean_request_seconds_ + 0.05 * seconds;
   }
-  absl::MutexLock lock(&mu_);
-  live_ids_.erase(r.id);
+  stream->Finish(finish);
 }
 
-void EngineCore::FailAll(const std::string& error) {
+void EngineCore::AbortAll(const v1::StreamError& error) {
+  std::vector<FinishedRequest> aborted = scheduler_.AbortAll(RequestStatus::kFinishedAborted);
+  UpdateGaugesAndStats(0);  // before the streams hear of it, as after a step
+  for (FinishedRequest& f : aborted) FinishRequest(std::move(f), &error);
+}
+
+void EngineCore::FailReplica(const std::string& message) {
   {
     absl::MutexLock lock(&mu_);
     ready_ = false;
+    healthy_ = false;
+    accepting_ = false;
   }
-  for (FinishedRequest& f : scheduler_.AbortAll(RequestStatus::kFinishedError)) {
-    FinishRequest(std::move(f), error);
-  }
-  forget_.clear();
-  UpdateGaugesAndStats(0);
+  // Another replica may serve them: the router retries those whose tokens it has not
+  // streamed yet.
+  AbortAll(MakeError(absl::StatusCode::kUnavailable, /*retryable=*/true, message));
+  forget_.clear();  // the worker's state is lost with the replica
 }
 
 void EngineCore::UpdateGaugesAndStats(double step_seconds) {
@@ -312,6 +421,8 @@ void EngineCore::UpdateGaugesAndStats(double step_seconds) {
                                                  : 0.99 * mean_step_seconds_ + 0.01 * step_seconds;
   }
   absl::MutexLock lock(&mu_);
+  // Requests submitted since the inbox was last taken are not in the scheduler yet.
+  num_queued_ = scheduler_.num_waiting() + num_adds_in_inbox_;
   stats_.set_num_running(static_cast<int32_t>(scheduler_.num_running()));
   stats_.set_num_waiting(static_cast<int32_t>(scheduler_.num_waiting()));
   stats_.set_num_preempted(static_cast<int32_t>(scheduler_.num_preempted_waiting()));
@@ -321,9 +432,11 @@ void EngineCore::UpdateGaugesAndStats(double step_seconds) {
   stats_.set_prefix_cache_queried_tokens(kv_->prefix_queried_tokens());
   stats_.set_prefix_cache_hit_tokens(kv_->prefix_hit_tokens());
   stats_.set_ready(ready_ && accepting_);
+  stats_.set_healthy(healthy_);
   stats_.set_max_model_len(static_cast<int32_t>(config_.scheduler.max_model_len));
   stats_.set_num_steps(static_cast<int64_t>(step_id_));
   stats_.set_mean_step_seconds(mean_step_seconds_);
+  stats_.set_kv_cache_bytes(config_.kv_cache_bytes);
 }
 
 }  // namespace shoal::scheduler

@@ -62,6 +62,13 @@ EngineMetrics::EngineMetrics(prometheus::Registry& r, const std::string& model_n
                              "Requests moved from waiting to running (first or resumed).",
                              {{"model_name", model_name}})),
       steps(MakeCounter(r, "shoal_scheduler_steps_total", "Engine steps run.", {{"model_name", model_name}})),
+      overload_rejections(MakeCounter(r, "shoal_scheduler_overload_rejections_total",
+                                      "Requests refused at submission because the waiting "
+                                      "queue was full (RESOURCE_EXHAUSTED with retry-after).",
+                                      {{"model_name", model_name}})),
+      kv_cache_bytes(MakeGauge(r, "shoal_scheduler_kv_cache_bytes",
+                               "Bytes of KV cache the replica's workers hold, committed at start.",
+                               {{"model_name", model_name}})),
       time_to_first_token(MakeHistogram(r, "vllm:time_to_first_token_seconds",
                                         "Arrival to first token.", {{"model_name", model_name}},
                                         LatencyBuckets())),
@@ -102,7 +109,8 @@ prometheus::Counter& EngineMetrics::Finished(RequestStatus status) {
   switch (status) {
     case RequestStatus::kFinishedStopped: return finished_stop_;
     case RequestStatus::kFinishedLength: return finished_length_;
-    case RequestStatus::kFinishedCancelled: return finished_abort_;
+    case RequestStatus::kFinishedCancelled:
+    case RequestStatus::kFinishedAborted: return finished_abort_;
     default: return finished_error_;
   }
 }

@@ -32,6 +32,8 @@ struct EngineMetrics {
   prometheus::Counter& preemptions;
   prometheus::Counter& admissions;  // waiting → running (first time or resumed)
   prometheus::Counter& steps;
+  prometheus::Counter& overload_rejections;  // refused at Submit, queue full
+  prometheus::Gauge& kv_cache_bytes;          // set once at start
   // Histograms (seconds unless noted).
   prometheus::Histogram& time_to_first_token;
   prometheus::Histogram& inter_token_latency;

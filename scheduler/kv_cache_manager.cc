@@ -16,6 +16,7 @@ const char* RequestStatusName(RequestStatus s) {
     case RequestStatus::kFinishedStopped: return "stop";
     case RequestStatus::kFinishedLength: return "length";
     case RequestStatus::kFinishedCancelled: return "abort";
+    case RequestStatus::kFinishedAborted: return "abort";
     case RequestStatus::kFinishedError: return "error";
   }
   return "unknown";
@@ -80,18 +81,19 @@ bool KvCacheManager::AllocateSlots(Request& request, int64_t num_new_tokens,
     request.num_computed_tokens = hit_tokens;
   }
   SHOAL_CHECK(pool_->GetNewBlocks(new_blocks, request.block_ids));
-  // Register every block that will be full once this step has run.
-  if (pool_->prefix_caching()) {
-    UpdateHashes(request);
-    const int64_t full = std::min<int64_t>(std::min(total_tokens, request.num_tokens()) /
-                                               config_.block_size,
-                                           static_cast<int64_t>(request.block_hashes.size()));
-    for (int64_t b = request.num_cached_blocks; b < full; ++b) {
-      pool_->CacheFullBlock(request.block_ids[b], request.block_hashes[b]);
-    }
-    request.num_cached_blocks = std::max(request.num_cached_blocks, full);
-  }
   return true;
+}
+
+void KvCacheManager::CacheComputedBlocks(Request& request) {
+  if (!pool_->prefix_caching()) return;
+  UpdateHashes(request);
+  const int64_t full =
+      std::min<int64_t>(request.num_computed_tokens / config_.block_size,
+                        static_cast<int64_t>(request.block_hashes.size()));
+  for (int64_t b = request.num_cached_blocks; b < full; ++b) {
+    pool_->CacheFullBlock(request.block_ids[b], request.block_hashes[b]);
+  }
+  request.num_cached_blocks = std::max(request.num_cached_blocks, full);
 }
 
 void KvCacheManager::Free(Request& request) {

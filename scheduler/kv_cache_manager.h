@@ -1,6 +1,6 @@
 // Maps requests to KV blocks (vLLM v1's KVCacheManager, REFERENCE.md §4.3): finds a
 // new request's longest cached prefix, grows block tables as tokens are scheduled,
-// registers blocks in the prefix cache as soon as they are full, and frees a request's
+// registers blocks in the prefix cache once a step has filled them, and frees a request's
 // blocks (tail first, so the longest prefixes are evicted first).
 //
 // Owned by the scheduler's step thread.
@@ -51,9 +51,14 @@ class KvCacheManager {
 
   // Gives the request blocks for `num_new_tokens` tokens after its computed ones, taking
   // `hit`'s blocks first when given (the request's computed tokens then advance past
-  // them); full blocks are registered in the prefix cache. False, with nothing changed,
-  // when there are not enough free blocks.
+  // them). False, with nothing changed, when there are not enough free blocks.
   bool AllocateSlots(Request& request, int64_t num_new_tokens, const PrefixHit* hit = nullptr);
+
+  // Registers in the prefix cache every block that the request's computed tokens fill.
+  // Called after a step ran, never at allocation: a request can give its scheduled
+  // tokens back (preempted later in the same step) or the step can fail, and a block
+  // whose KV was never written must not become a cache hit.
+  void CacheComputedBlocks(Request& request);
 
   // Returns all of the request's blocks to the pool.
   void Free(Request& request);

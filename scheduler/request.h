@@ -23,8 +23,9 @@ enum class RequestStatus {
   kPreempted,  // waiting again, to be recomputed
   kFinishedStopped,
   kFinishedLength,
-  kFinishedCancelled,
-  kFinishedError,
+  kFinishedCancelled,  // by the caller
+  kFinishedAborted,    // by the server: drain, worker failure, a stalled stream
+  kFinishedError,      // this request alone failed (e.g. its logits had no finite value)
 };
 
 inline bool IsFinished(RequestStatus s) { return s >= RequestStatus::kFinishedStopped; }
@@ -45,6 +46,10 @@ struct Request {
   std::vector<int32_t> stop_token_ids;
 
   RequestStatus status = RequestStatus::kWaiting;
+  // Set with kFinishedStopped when a sampled token (EOS or a stop token id) ended it.
+  bool stopped_on_token = false;
+  // Why the workers could not continue this request (kFinishedError).
+  std::string error_message;
   int64_t num_computed_tokens = 0;
   int32_t num_preemptions = 0;
   int64_t arrival_order = 0;  // admission tie-break: FIFO within a priority and tenant

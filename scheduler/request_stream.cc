@@ -2,14 +2,17 @@
 
 namespace shoal::scheduler {
 
-void RequestStream::PushToken(int32_t token, const v1::TokenLogprob* logprob) {
+int64_t RequestStream::PushToken(int32_t token, const v1::TokenLogprob* logprob) {
+  int64_t pending;
   {
     absl::MutexLock lock(&mu_);
     pending_.add_token_ids(token);
     if (logprob != nullptr) *pending_.add_logprobs() = *logprob;
     has_pending_ = true;
+    pending = pending_.token_ids_size();
   }
   Notify();
+  return pending;
 }
 
 void RequestStream::SetCachedPromptTokens(int32_t n) {
@@ -46,6 +49,11 @@ void RequestStream::WaitForData() {
         return s->has_pending_ || s->drained_;
       },
       this));
+}
+
+bool RequestStream::finished() {
+  absl::MutexLock lock(&mu_);
+  return finished_;
 }
 
 bool RequestStream::finished_and_drained() {

@@ -5,6 +5,8 @@
 #ifndef SHOAL_SCHEDULER_REQUEST_STREAM_H_
 #define SHOAL_SCHEDULER_REQUEST_STREAM_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -20,8 +22,9 @@ class RequestStream {
 
   const std::string& request_id() const { return request_id_; }
 
-  // Step thread: a new token (and its logprob, when asked for).
-  void PushToken(int32_t token, const v1::TokenLogprob* logprob);
+  // Step thread: a new token (and its logprob, when asked for). Returns how many tokens
+  // are now pending, unread by the consumer (the engine bounds it).
+  int64_t PushToken(int32_t token, const v1::TokenLogprob* logprob);
   // Step thread: prompt tokens served from the prefix cache (sent in the first message).
   void SetCachedPromptTokens(int32_t n);
   // Step thread: the last message. Nothing may be pushed after it.
@@ -33,14 +36,21 @@ class RequestStream {
   // callers and tests; gRPC reactors use the listener instead).
   void WaitForData();
   bool finished_and_drained();
+  // The final message is queued (taken or not).
+  bool finished();
 
   // Called (from the step thread, without the stream's lock) whenever data arrives.
   void SetListener(std::function<void()> listener);
+
+  // Any thread: true the first time only, so that a request is cancelled once however
+  // many paths (a Cancel call, the call's own cancellation, a failed write) ask.
+  bool MarkCancelRequested() { return !cancel_requested_.exchange(true); }
 
  private:
   void Notify();
 
   const std::string request_id_;
+  std::atomic<bool> cancel_requested_{false};
   absl::Mutex mu_;
   v1::SchedulerGenerateResponse pending_ ABSL_GUARDED_BY(mu_);
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;

@@ -161,17 +161,25 @@ void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
 
 std::vector<FinishedRequest> Scheduler::UpdateFromOutput(const SchedulerOutput& output,
                                                          std::span<const int32_t> tokens,
-                                                         std::vector<Request*>* newly_sampled) {
+                                                         std::vector<SampledRequest>* newly_sampled) {
   std::vector<FinishedRequest> finished;
   size_t next = 0;
   for (const ScheduledRequest& s : output.scheduled) {
     Request* r = s.request;
     r->num_computed_tokens += s.num_new_tokens;
+    kv_.CacheComputedBlocks(*r);
     if (!s.sample) continue;
     SHOAL_CHECK(next < tokens.size());
-    r->AppendOutputToken(tokens[next++]);
-    if (newly_sampled != nullptr) newly_sampled->push_back(r);
+    const int index = static_cast<int>(next);
+    const int32_t token = tokens[next++];
+    if (token == kSampleFailed) {
+      finished.push_back(Finish(r, RequestStatus::kFinishedError));
+      continue;
+    }
+    r->AppendOutputToken(token);
+    if (newly_sampled != nullptr) newly_sampled->push_back({.request = r, .index = index});
     const RequestStatus status = StopStatus(*r);
+    r->stopped_on_token = status == RequestStatus::kFinishedStopped;
     if (status != RequestStatus::kRunning) finished.push_back(Finish(r, status));
   }
   SHOAL_CHECK(next == tokens.size());

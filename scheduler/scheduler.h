@@ -56,6 +56,17 @@ struct SchedulerOutput {
   bool empty() const { return scheduled.empty(); }
 };
 
+// A request that received a token this step, and the token's index in the step's
+// sampled tokens.
+struct SampledRequest {
+  Request* request = nullptr;
+  int index = 0;
+};
+
+// In UpdateFromOutput's tokens: the worker could not sample this request (its
+// error_message says why); it finishes with kFinishedError, alone.
+inline constexpr int32_t kSampleFailed = -1;
+
 // A request that left the scheduler (finished, cancelled or failed); the scheduler no
 // longer owns it.
 struct FinishedRequest {
@@ -75,12 +86,13 @@ class Scheduler {
                                                RequestStatus status = RequestStatus::kFinishedCancelled);
 
   SchedulerOutput Schedule();
-  // After the step ran: advances the scheduled requests, appends each sampled token
-  // (tokens[i] for the i-th scheduled request with sample set) and returns the
-  // requests that finished. `newly_sampled` gets the requests that received a token.
+  // After the step ran: advances the scheduled requests, registers the blocks they
+  // filled in the prefix cache, appends each sampled token (tokens[i] for the i-th
+  // scheduled request with sample set; kSampleFailed fails that request) and returns
+  // the requests that finished. `newly_sampled` gets the requests that received a token.
   std::vector<FinishedRequest> UpdateFromOutput(const SchedulerOutput& output,
                                                 std::span<const int32_t> tokens,
-                                                std::vector<Request*>* newly_sampled = nullptr);
+                                                std::vector<SampledRequest>* newly_sampled = nullptr);
   // Fails every request (the replica lost a worker): returns them all.
   std::vector<FinishedRequest> AbortAll(RequestStatus status);
 

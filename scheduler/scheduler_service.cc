@@ -14,13 +14,14 @@ namespace {
 // pointer before the reactor is deleted, so a late listener call finds nothing.
 class GenerateReactor final : public grpc::ServerWriteReactor<v1::SchedulerGenerateResponse> {
  public:
-  GenerateReactor(EngineCore& engine, const v1::SchedulerGenerateRequest& request)
-      : engine_(engine), request_id_(request.request_id()), guard_(std::make_shared<Guard>()) {
+  GenerateReactor(EngineCore& engine, grpc::CallbackServerContext& context,
+                  const v1::SchedulerGenerateRequest& request)
+      : engine_(engine), guard_(std::make_shared<Guard>()) {
     guard_->reactor = this;
     absl::StatusOr<std::shared_ptr<RequestStream>> stream = engine.Submit(request);
-    if (!stream.ok()) {
+    if (!stream.ok()) {  // never started: nothing of this call's to cancel
       finished_ = true;
-      Finish(ToGrpcStatus(stream.status()));
+      Finish(ToGrpcStatus(stream.status(), context));
       return;
     }
     stream_ = std::move(*stream);
@@ -34,7 +35,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::SchedulerGener
     absl::MutexLock lock(&guard_->mu);
     writing_ = false;
     if (!ok) {  // the client is gone
-      (void)engine_.Cancel(request_id_);
+      engine_.Cancel(stream_, v1::CANCEL_REASON_CLIENT_GONE);
       if (!finished_) {
         finished_ = true;
         Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was closed"));
@@ -44,7 +45,8 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::SchedulerGener
     MaybeWriteLocked();
   }
 
-  void OnCancel() override { (void)engine_.Cancel(request_id_); }
+  // Only this call's own request: an id refused as ALREADY_EXISTS belongs to another.
+  void OnCancel() override { engine_.Cancel(stream_, v1::CANCEL_REASON_CLIENT_GONE); }
 
   void OnDone() override {
     {
@@ -74,7 +76,6 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::SchedulerGener
   }
 
   EngineCore& engine_;
-  const std::string request_id_;
   std::shared_ptr<Guard> guard_;
   std::shared_ptr<RequestStream> stream_;
   v1::SchedulerGenerateResponse response_;
@@ -86,14 +87,14 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::SchedulerGener
 
 grpc::ServerWriteReactor<v1::SchedulerGenerateResponse>* SchedulerService::Generate(
     grpc::CallbackServerContext* context, const v1::SchedulerGenerateRequest* request) {
-  return new GenerateReactor(engine_, *request);
+  return new GenerateReactor(engine_, *context, *request);
 }
 
 grpc::ServerUnaryReactor* SchedulerService::Cancel(grpc::CallbackServerContext* context,
                                                    const v1::CancelRequest* request,
                                                    v1::CancelResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(engine_.Cancel(request->request_id())));
+  reactor->Finish(ToGrpcStatus(engine_.Cancel(request->request_id(), request->reason())));
   return reactor;
 }
 

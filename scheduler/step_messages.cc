@@ -48,7 +48,13 @@ absl::Status CollectSampledTokens(const SchedulerOutput& output, const v1::StepR
           "step {}: the worker's sampled tokens do not match the scheduled sequences",
           result.step_id()));
     }
-    tokens.push_back(result.tokens(i++).token_id());
+    const v1::SampledToken& token = result.tokens(i++);
+    if (token.error_message().empty()) {
+      tokens.push_back(token.token_id());
+    } else {
+      tokens.push_back(kSampleFailed);
+      s.request->error_message = token.error_message();
+    }
   }
   if (i != result.tokens_size()) {
     return absl::InternalError(

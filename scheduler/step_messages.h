@@ -22,8 +22,9 @@ namespace shoal::scheduler {
 void BuildStepRequest(const SchedulerOutput& output, std::span<const uint64_t> forget,
                       uint64_t step_id, v1::StepRequest& step);
 
-// The token sampled for each scheduled request with sample set, in order. Internal
-// error if the result does not answer exactly those sequences.
+// The token sampled for each scheduled request with sample set, in order; a sequence
+// the worker could not sample gets kSampleFailed and its request the worker's
+// error_message. Internal error if the result does not answer exactly those sequences.
 absl::Status CollectSampledTokens(const SchedulerOutput& output, const v1::StepResult& result,
                                   std::vector<int32_t>& tokens);
 

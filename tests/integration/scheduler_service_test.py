@@ -2,8 +2,11 @@
 """`shoal scheduler` as users run it, driven by the official grpcio client: concurrent
 streams give exactly the tokens each request gives alone (greedy), a shared prefix is
 served from the prefix cache with a lower time to first token, a client that goes away
-frees its KV blocks, bad requests get the right gRPC codes, the health service, /ready
-and /metrics answer, and SIGTERM drains and exits 0.
+frees its KV blocks, a refused duplicate id cancels nothing, bad requests get the right
+gRPC codes, overload is refused with RESOURCE_EXHAUSTED and a retry-after trailer,
+requests stop on EOS, stop token ids, max_tokens and the context length with the right
+reason and metric, the health service, /ready and /metrics answer, and SIGTERM drains
+(aborting what is left, retryably) and exits 0.
 
 Run by ctest as: scheduler_service_test.py --shoal build/cli/shoal --testdata build/testdata
 """
@@ -77,9 +80,97 @@ class RandomModelTest(unittest.TestCase):
             generate(self.server.stub, greedy("twin", [4], 2))
         self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
         self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)
+        self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)  # a no-op
         reasons = [m.finish.reason for m in stream if m.HasField("finish")]
         import shoal.v1.inference_pb2 as inference_pb2
         self.assertEqual(reasons, [inference_pb2.FINISH_REASON_CANCELLED])
+
+    def test_a_refused_duplicate_leaves_the_original_running(self):
+        import shoal.v1.inference_pb2 as inference_pb2
+        stream = self.server.stub.Generate(greedy("original", [7, 8, 9], 200), timeout=300)
+        messages = iter(stream)
+        tokens = list(next(messages).token_ids)
+        for _ in range(3):
+            with self.assertRaises(grpc.RpcError) as e:
+                generate(self.server.stub, greedy("original", [4], 2))
+            self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        # Duplicates cancelled by their clients as soon as they are sent: the server may
+        # see each cancellation before or after refusing the call.
+        for _ in range(20):
+            self.server.stub.Generate(greedy("original", [4], 2), timeout=30).cancel()
+        finish = None
+        for m in messages:
+            tokens += m.token_ids
+            if m.HasField("finish"):
+                finish = m.finish
+        self.assertEqual(finish.reason, inference_pb2.FINISH_REASON_LENGTH,
+                         "the refused calls must not cancel the request that holds the id")
+        self.assertEqual(len(tokens), 200)
+
+    def test_stop_conditions_end_requests_with_the_right_reason_and_metric(self):
+        import shoal.v1.inference_pb2 as inference_pb2
+        eos = eos_token_id(TESTDATA / "models" / "llama-f32.gguf")
+        stop_before = self.server.metric("vllm:request_success_total", 'finished_reason="stop"')
+        length_before = self.server.metric("vllm:request_success_total", 'finished_reason="length"')
+        prompt = [11, 12, 13, 14]
+        free_run, _, _ = generate(self.server.stub, greedy("free", prompt, 8))
+        # The model's EOS, made the argmax by a logit bias, ends the request at once...
+        tokens, finish, _ = generate(self.server.stub, greedy(
+            "eos", prompt, 8, ignore_eos=False, logit_bias={eos: 100.0}))
+        self.assertEqual((tokens, finish.reason, finish.stop_token_id),
+                         ([eos], inference_pb2.FINISH_REASON_STOP, eos))
+        # ...unless min_tokens holds it back.
+        tokens, finish, _ = generate(self.server.stub, greedy(
+            "eos-min", prompt, 8, ignore_eos=False, logit_bias={eos: 100.0}, min_tokens=3))
+        self.assertEqual(len(tokens), 4)
+        self.assertNotIn(eos, tokens[:3])
+        self.assertEqual((tokens[3], finish.reason, finish.stop_token_id),
+                         (eos, inference_pb2.FINISH_REASON_STOP, eos))
+        # A stop token id: the third token of the free run.
+        tokens, finish, _ = generate(self.server.stub, greedy(
+            "stop-id", prompt, 8, stop_token_ids=[free_run[2]]))
+        first = free_run.index(free_run[2])
+        self.assertEqual(tokens, free_run[:first + 1])
+        self.assertEqual((finish.reason, finish.stop_token_id),
+                         (inference_pb2.FINISH_REASON_STOP, free_run[2]))
+        # min_tokens holds a stop token id back too.
+        tokens, finish, _ = generate(self.server.stub, greedy(
+            "stop-id-min", prompt, 8, stop_token_ids=[free_run[0]], min_tokens=2))
+        self.assertNotEqual(tokens[:1], [free_run[0]])
+        stops = 3 + (finish.reason == inference_pb2.FINISH_REASON_STOP)
+        # max_tokens.
+        tokens, finish, _ = generate(self.server.stub, greedy("max", prompt, 5))
+        self.assertEqual((len(tokens), finish.reason), (5, inference_pb2.FINISH_REASON_LENGTH))
+        self.assertFalse(finish.HasField("stop_token_id"))
+        # The context length (2048 for the test models): no max_tokens, 3 tokens of room.
+        long_prompt = [(i * 7919) % 3990 + 3 for i in range(2045)]
+        request = greedy("context", long_prompt, 1)
+        request.sampling.ClearField("max_tokens")
+        tokens, finish, _ = generate(self.server.stub, request)
+        self.assertEqual((len(tokens), finish.reason), (3, inference_pb2.FINISH_REASON_LENGTH))
+        self.assertEqual(finish.usage.total_tokens, 2048)
+        self.assertEqual(self.server.metric("vllm:request_success_total", 'finished_reason="stop"'),
+                         stop_before + stops)
+        self.assertEqual(
+            self.server.metric("vllm:request_success_total", 'finished_reason="length"'),
+            length_before + 3 + (4 - stops))
+
+    def test_a_stop_string_cancel_counts_as_a_stop_not_an_abort(self):
+        import shoal.v1.inference_pb2 as inference_pb2
+        stop_before = self.server.metric("vllm:request_success_total", 'finished_reason="stop"')
+        abort_before = self.server.metric("vllm:request_success_total", 'finished_reason="abort"')
+        stream = self.server.stub.Generate(greedy("stopstr", [1, 2, 3], 1000), timeout=300)
+        messages = iter(stream)
+        next(messages)
+        self.server.stub.Cancel(pb().CancelRequest(
+            request_id="stopstr", reason=pb().CANCEL_REASON_STOP_STRING), timeout=10)
+        finish = [m.finish for m in messages if m.HasField("finish")][0]
+        self.assertEqual(finish.reason, inference_pb2.FINISH_REASON_STOP)
+        self.assertFalse(finish.HasField("stop_token_id"))
+        self.assertEqual(self.server.metric("vllm:request_success_total", 'finished_reason="stop"'),
+                         stop_before + 1)
+        self.assertEqual(self.server.metric("vllm:request_success_total", 'finished_reason="abort"'),
+                         abort_before)
 
     def test_a_client_that_goes_away_frees_its_blocks(self):
         aborted_before = self.server.metric("vllm:request_success_total", 'finished_reason="abort"')
@@ -117,6 +208,45 @@ class RandomModelTest(unittest.TestCase):
                      "vllm:iteration_tokens_total_bucket", "vllm:request_success_total",
                      "vllm:num_preemptions_total", "shoal_scheduler_step_overhead_seconds_bucket"):
             self.assertIn(name, text)
+
+
+class OverloadTest(unittest.TestCase):
+    def test_overload_is_refused_with_retry_after_and_accepted_requests_finish(self):
+        import shoal.v1.inference_pb2 as inference_pb2
+        # 12 KV blocks hold about two of these requests at a time, so most wait.
+        server = start_scheduler(str(TESTDATA / "models" / "llama-f32.gguf"), "--max-kv-blocks", "12",
+                                 "--max-num-seqs", "32", "--max-waiting", "3")
+        try:
+            def run(i):
+                request = greedy(f"load-{i}", [(i * 31 + j) % 3990 + 3 for j in range(40)], 60)
+                try:
+                    return generate(server.stub, request)
+                except grpc.RpcError as e:
+                    return e
+            with concurrent.futures.ThreadPoolExecutor(24) as pool:
+                results = list(pool.map(run, range(24)))
+            refused = [r for r in results if isinstance(r, grpc.RpcError)]
+            served = [r for r in results if not isinstance(r, grpc.RpcError)]
+            self.assertGreater(len(refused), 0, "the test must overload the scheduler")
+            self.assertGreaterEqual(len(served), 3, "max_waiting requests are always accepted")
+            for e in refused:
+                self.assertEqual(e.code(), grpc.StatusCode.RESOURCE_EXHAUSTED, e.details())
+                trailers = dict(e.trailing_metadata() or ())
+                self.assertIn("retry-after", trailers)
+                self.assertGreaterEqual(int(trailers["retry-after"]), 1)
+            for tokens, finish, _ in served:
+                self.assertEqual(finish.reason, inference_pb2.FINISH_REASON_LENGTH, finish.error.message)
+                self.assertEqual(len(tokens), 60)
+            self.assertEqual(server.metric("shoal_scheduler_overload_rejections_total"), len(refused))
+        finally:
+            server.stop()
+
+
+def eos_token_id(model: Path) -> int:
+    import gguf
+    reader = gguf.GGUFReader(str(model))
+    field = reader.fields["tokenizer.ggml.eos_token_id"]
+    return int(field.parts[field.data[0]][0])
 
 
 class GemmaTest(unittest.TestCase):
@@ -171,8 +301,10 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(server.stop(), 0, "".join(server.log))
         self.assertLess(time.time() - start, 30)
         import shoal.v1.inference_pb2 as inference_pb2
-        reasons = [m.finish.reason for m in call if m.HasField("finish")]
-        self.assertEqual(reasons, [inference_pb2.FINISH_REASON_CANCELLED])
+        finishes = [m.finish for m in call if m.HasField("finish")]
+        self.assertEqual([f.reason for f in finishes], [inference_pb2.FINISH_REASON_ABORTED])
+        self.assertTrue(finishes[0].error.retryable, "another replica may serve it")
+        self.assertEqual(finishes[0].error.code, grpc.StatusCode.UNAVAILABLE.value[0])
         self.assertIn("draining", "".join(server.log))
 
 

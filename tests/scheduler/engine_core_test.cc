@@ -1,15 +1,24 @@
 // The engine core (scheduler/engine_core.h) on its own thread with a real in-process
 // CPU worker on a random-weight model: concurrent requests give exactly the tokens each
-// gives alone (greedy), also when a tiny KV cache forces preemptions; shared prefixes
-// are served from the prefix cache; cancellation frees blocks; bad input is rejected.
+// gives alone (greedy), with and without the prefix cache, also when a tiny KV cache
+// forces preemptions; shared prefixes are served from the prefix cache; cancellation
+// frees blocks and is scoped to the caller's own request; overload is refused at
+// Submit; a sequence that cannot be sampled fails alone; a failed worker aborts every
+// request retryably and marks the replica unhealthy; a stream nobody reads is bounded.
 #include "scheduler/engine_core.h"
 
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "cli/in_process_worker_client.h"
+#include "common/status_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/gguf/gguf_file.h"
 #include "tests/support/model_files.h"
 #include "tests/support/status_matchers.h"
 
@@ -19,37 +28,72 @@ namespace {
 using ::shoal::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// Passes steps through to a real worker until `fail_at_step`, then reports a transport
+// failure, as a worker process that died would.
+class FailingWorker final : public WorkerClient {
+ public:
+  FailingWorker(std::unique_ptr<WorkerClient> inner, uint64_t fail_at_step)
+      : inner_(std::move(inner)), fail_at_step_(fail_at_step) {}
+  absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request) override {
+    return inner_->Register(request);
+  }
+  absl::Status Step(const v1::StepRequest& request, v1::StepResult& result) override {
+    if (request.step_id() >= fail_at_step_) return absl::UnavailableError("the worker died");
+    return inner_->Step(request, result);
+  }
+
+ private:
+  std::unique_ptr<WorkerClient> inner_;
+  uint64_t fail_at_step_;
+};
+
 struct Engine {
   prometheus::Registry registry;  // outlives the core, whose metrics live in it
   std::unique_ptr<EngineCore> core;
   int32_t vocab = 0;
 };
 
-std::unique_ptr<Engine> MakeEngine(const std::string& arch, int64_t max_kv_blocks,
-                                   SchedulerConfig scheduler = {}) {
+struct EngineOptions {
+  std::string model_path;
+  int64_t max_kv_blocks = 64;
+  SchedulerConfig scheduler = {};
+  bool prefix_caching = true;
+  int64_t max_unread_tokens = 4096;
+  uint64_t fail_at_step = 0;  // > 0: the worker fails from this step on
+};
+
+std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
   auto engine = std::make_unique<Engine>();
-  auto worker = std::make_unique<cli::InProcessWorkerClient>(
+  std::unique_ptr<WorkerClient> worker = std::make_unique<cli::InProcessWorkerClient>(
       worker::EngineOptions{.threads = 2, .kv = {.type = kernels::KvType::kF32}});
+  if (options.fail_at_step > 0) {
+    worker = std::make_unique<FailingWorker>(std::move(worker), options.fail_at_step);
+  }
   v1::RegisterRequest reg;
-  reg.set_model_path(::shoal::testing::TestModelPath(arch, "f32"));
+  reg.set_model_path(options.model_path);
   reg.set_world_size(1);
   reg.set_kv_block_size(16);
-  reg.set_max_kv_blocks(max_kv_blocks);
+  reg.set_max_kv_blocks(options.max_kv_blocks);
   auto registered = worker->Register(reg);
   EXPECT_TRUE(registered.ok()) << registered.status();
-  const model::ModelFile& model = worker->executor()->model();
-  engine->vocab = static_cast<int32_t>(model.config().n_vocab);
-  EngineCoreConfig config{.scheduler = scheduler,
+  EngineCoreConfig config{.scheduler = options.scheduler,
                           .block_size = 16,
-                          .model_name = arch,
-                          .limits = {.max_model_len = model.config().context_length,
-                                     .vocab_size = engine->vocab,
-                                     .eog_token_ids = model.tokenizer().eog_ids()},
-                          .num_kv_blocks = registered->num_kv_blocks()};
+                          .enable_prefix_caching = options.prefix_caching,
+                          .max_unread_tokens = options.max_unread_tokens};
+  EXPECT_OK(config.SetFromRegistration(*registered));
+  engine->vocab = config.limits.vocab_size;
   auto core = EngineCore::Create(config, std::move(worker), engine->registry);
   EXPECT_TRUE(core.ok()) << core.status();
   engine->core = std::move(*core);
   return engine;
+}
+
+std::unique_ptr<Engine> MakeEngine(const std::string& arch, int64_t max_kv_blocks,
+                                   SchedulerConfig scheduler = {}, bool prefix_caching = true) {
+  return MakeEngine({.model_path = ::shoal::testing::TestModelPath(arch, "f32"),
+                     .max_kv_blocks = max_kv_blocks,
+                     .scheduler = scheduler,
+                     .prefix_caching = prefix_caching});
 }
 
 v1::SchedulerGenerateRequest Greedy(const std::string& id, std::vector<int32_t> prompt,
@@ -65,6 +109,7 @@ v1::SchedulerGenerateRequest Greedy(const std::string& id, std::vector<int32_t> 
 
 struct Outcome {
   std::vector<int32_t> tokens;
+  std::vector<v1::TokenLogprob> logprobs;
   v1::SchedulerGenerateResponse::Finish finish;
   int32_t cached_prompt_tokens = -1;
 };
@@ -77,6 +122,7 @@ Outcome Collect(RequestStream& stream) {
     if (!stream.TakePending(msg)) continue;
     if (out.cached_prompt_tokens < 0) out.cached_prompt_tokens = msg.cached_prompt_tokens();
     out.tokens.insert(out.tokens.end(), msg.token_ids().begin(), msg.token_ids().end());
+    out.logprobs.insert(out.logprobs.end(), msg.logprobs().begin(), msg.logprobs().end());
     if (msg.has_finish()) {
       out.finish = msg.finish();
       return out;
@@ -99,8 +145,9 @@ std::vector<int32_t> RandomPrompt(std::mt19937& rng, int n, int32_t vocab) {
 }
 
 void ExpectConcurrentEqualsAlone(const std::string& arch, int64_t max_kv_blocks,
-                                 SchedulerConfig scheduler, bool expect_preemption) {
-  auto engine = MakeEngine(arch, max_kv_blocks, scheduler);
+                                 SchedulerConfig scheduler, bool expect_preemption,
+                                 bool prefix_caching = true) {
+  auto engine = MakeEngine(arch, max_kv_blocks, scheduler, prefix_caching);
   std::mt19937 rng(5);
   std::vector<v1::SchedulerGenerateRequest> requests;
   for (int i = 0; i < 32; ++i) {
@@ -119,7 +166,7 @@ void ExpectConcurrentEqualsAlone(const std::string& arch, int64_t max_kv_blocks,
   for (size_t i = 0; i < requests.size(); ++i) {
     const Outcome batched = Collect(*streams[i]);
     EXPECT_EQ(batched.tokens, alone[i].tokens) << requests[i].request_id();
-    EXPECT_EQ(batched.finish.reason(), v1::FINISH_REASON_LENGTH) << batched.finish.error_message();
+    EXPECT_EQ(batched.finish.reason(), v1::FINISH_REASON_LENGTH) << batched.finish.error().message();
     EXPECT_EQ(batched.finish.usage().completion_tokens(), requests[i].sampling().max_tokens());
     preemptions += batched.finish.num_preemptions();
   }
@@ -139,10 +186,22 @@ TEST(EngineCoreTest, ConcurrentRequestsGiveTheTokensEachGivesAlone) {
   }
 }
 
+// The batched run would reuse the alone runs' cached prompts; without the prefix cache
+// every batched token is computed in a batch.
+TEST(EngineCoreTest, ConcurrentRequestsGiveTheTokensEachGivesAloneWithoutThePrefixCache) {
+  for (const char* arch : {"llama", "qwen3moe", "gemma3"}) {
+    SCOPED_TRACE(arch);
+    ExpectConcurrentEqualsAlone(arch, 512, {.max_num_batched_tokens = 96, .max_num_seqs = 32},
+                                false, /*prefix_caching=*/false);
+  }
+}
+
 TEST(EngineCoreTest, PreemptionUnderATinyKvCacheStillGivesTheSameTokens) {
   // 12 blocks of 16 tokens for 32 requests of up to 80 tokens each.
   ExpectConcurrentEqualsAlone("qwen3", 12, {.max_num_batched_tokens = 64, .max_num_seqs = 32},
                               true);
+  ExpectConcurrentEqualsAlone("qwen3", 12, {.max_num_batched_tokens = 64, .max_num_seqs = 32},
+                              true, /*prefix_caching=*/false);
 }
 
 TEST(EngineCoreTest, ASharedPrefixIsServedFromThePrefixCache) {
@@ -207,14 +266,186 @@ TEST(EngineCoreTest, BadRequestsAreClearErrors) {
   EXPECT_THAT(core.Cancel("nobody"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nobody")));
 }
 
-TEST(EngineCoreTest, DrainCancelsWhatIsLeftAndRefusesNewWork) {
+TEST(EngineCoreTest, DrainAbortsWhatIsLeftRetryablyAndRefusesNewWork) {
   auto engine = MakeEngine("llama", 64);
   ASSERT_OK_AND_ASSIGN(auto stream, engine->core->Submit(Greedy("x", {1, 2, 3}, 1000)));
   engine->core->Drain(absl::Milliseconds(50));
   const Outcome out = Collect(*stream);
-  EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_CANCELLED);
+  EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_ABORTED) << "the server ended it, not the client";
+  EXPECT_EQ(out.finish.error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(out.finish.error().retryable());
   EXPECT_THAT(engine->core->Submit(Greedy("y", {1}, 1)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("shutting down")));
+}
+
+// Under KV pressure few requests run, so requests wait; beyond max_waiting, Submit
+// refuses with a retry-after, and every request it accepted finishes normally.
+TEST(EngineCoreTest, OverloadIsRefusedAtSubmitAndNeverFailsAnAcceptedRequest) {
+  auto engine = MakeEngine("llama", 12, {.max_num_seqs = 32, .max_waiting = 3});
+  std::mt19937 rng(3);
+  std::vector<std::shared_ptr<RequestStream>> accepted;
+  int refused = 0;
+  for (int i = 0; i < 24; ++i) {
+    absl::StatusOr<std::shared_ptr<RequestStream>> stream = engine->core->Submit(
+        Greedy("r" + std::to_string(i), RandomPrompt(rng, 40, engine->vocab), 60));
+    if (stream.ok()) {
+      accepted.push_back(*stream);
+      continue;
+    }
+    EXPECT_THAT(stream.status(), StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("waiting")));
+    EXPECT_GE(RetryAfterSeconds(stream.status()), 1);
+    ++refused;
+  }
+  EXPECT_GT(refused, 0) << "the test must overload the scheduler";
+  for (const auto& stream : accepted) {
+    const Outcome out = Collect(*stream);
+    EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_LENGTH) << out.finish.error().message();
+    EXPECT_EQ(out.tokens.size(), 60u);
+  }
+}
+
+// A copy of the f32 llama test model whose embedding row of `token` is NaN: every
+// sequence holding that token gets logits with no finite value.
+std::string ModelWithNanToken(int32_t token) {
+  const std::string source = ::shoal::testing::TestModelPath("llama", "f32");
+  const std::string path =
+      (std::filesystem::path(::testing::TempDir()) / "llama-f32-nan-token.gguf").string();
+  auto gguf = model::GgufFile::Open(source);
+  EXPECT_TRUE(gguf.ok()) << gguf.status();
+  const model::GgufTensorInfo* embd = (*gguf)->FindTensor("token_embd.weight");
+  EXPECT_NE(embd, nullptr);
+  EXPECT_EQ(embd->type, GgmlType::kF32);
+  std::filesystem::copy_file(source, path, std::filesystem::copy_options::overwrite_existing);
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>((*gguf)->data_offset() + embd->offset +
+                                         token * embd->row_bytes()));
+  const std::vector<float> nan_row(embd->ne[0], std::nanf(""));
+  file.write(reinterpret_cast<const char*>(nan_row.data()),
+             static_cast<std::streamsize>(nan_row.size() * sizeof(float)));
+  EXPECT_TRUE(file.good());
+  return path;
+}
+
+TEST(EngineCoreTest, ASequenceThatCannotBeSampledFailsAlone) {
+  constexpr int32_t kPoison = 77;
+  auto engine = MakeEngine({.model_path = ModelWithNanToken(kPoison), .max_kv_blocks = 64});
+  const v1::SchedulerGenerateRequest good = Greedy("good", {5, 6, 7, 8}, 12);
+  const Outcome alone = RunAlone(*engine->core, good);
+  ASSERT_EQ(alone.finish.reason(), v1::FINISH_REASON_LENGTH);
+  auto good_again = good;
+  good_again.set_request_id("good-again");
+  ASSERT_OK_AND_ASSIGN(auto healthy_stream, engine->core->Submit(good_again));
+  ASSERT_OK_AND_ASSIGN(auto poisoned_stream,
+                       engine->core->Submit(Greedy("poisoned", {5, kPoison, 7}, 12)));
+  const Outcome poisoned = Collect(*poisoned_stream);
+  EXPECT_EQ(poisoned.finish.reason(), v1::FINISH_REASON_ERROR);
+  EXPECT_EQ(poisoned.finish.error().code(), static_cast<int>(absl::StatusCode::kInternal));
+  EXPECT_FALSE(poisoned.finish.error().retryable());
+  EXPECT_THAT(poisoned.finish.error().message(), HasSubstr("finite"));
+  const Outcome batched = Collect(*healthy_stream);
+  EXPECT_EQ(batched.finish.reason(), v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(batched.tokens, alone.tokens);
+  EXPECT_TRUE(engine->core->ready());
+  EXPECT_TRUE(engine->core->healthy());
+  auto later = good;
+  later.set_request_id("later");
+  EXPECT_EQ(RunAlone(*engine->core, later).tokens, alone.tokens) << "the replica still serves";
+}
+
+TEST(EngineCoreTest, AFailedWorkerAbortsEveryRequestRetryablyAndMarksTheReplicaUnhealthy) {
+  auto engine = MakeEngine({.model_path = ::shoal::testing::TestModelPath("llama", "f32"),
+                            .max_kv_blocks = 64,
+                            .fail_at_step = 4});
+  ASSERT_OK_AND_ASSIGN(auto a, engine->core->Submit(Greedy("a", {1, 2, 3}, 50)));
+  ASSERT_OK_AND_ASSIGN(auto b, engine->core->Submit(Greedy("b", {4, 5}, 50)));
+  for (const auto& stream : {a, b}) {
+    const Outcome out = Collect(*stream);
+    EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_ABORTED);
+    EXPECT_EQ(out.finish.error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+    EXPECT_TRUE(out.finish.error().retryable());
+    EXPECT_THAT(out.finish.error().message(), HasSubstr("the worker died"));
+    EXPECT_LT(out.tokens.size(), 50u);
+  }
+  EXPECT_FALSE(engine->core->ready());
+  EXPECT_FALSE(engine->core->healthy());
+  EXPECT_FALSE(engine->core->Stats().healthy());
+  EXPECT_THAT(engine->core->Submit(Greedy("c", {1}, 1)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("lost a worker")));
+}
+
+// A call's cancellation names its own stream: once its request finished, a late
+// cancel must not reach a newer request that reuses the id.
+TEST(EngineCoreTest, ALateCancelCannotReachAnotherCallsRequestOfTheSameId) {
+  auto engine = MakeEngine("llama", 64);
+  ASSERT_OK_AND_ASSIGN(auto first, engine->core->Submit(Greedy("same", {1, 2}, 2)));
+  Collect(*first);
+  ASSERT_OK_AND_ASSIGN(auto second, engine->core->Submit(Greedy("same", {3, 4}, 40)));
+  engine->core->Cancel(first, v1::CANCEL_REASON_CLIENT_GONE);
+  const Outcome out = Collect(*second);
+  EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_LENGTH);
+  EXPECT_EQ(out.tokens.size(), 40u);
+}
+
+TEST(EngineCoreTest, AnIdIsFreeAgainAsSoonAsItsFinalMessageArrives) {
+  auto engine = MakeEngine("llama", 64);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto stream, engine->core->Submit(Greedy("reused", {1, 2, 3}, 1)));
+    Collect(*stream);
+  }
+}
+
+TEST(EngineCoreTest, RepeatedCancelsAreNoOpsAndAStopStringCancelFinishesAsStop) {
+  auto engine = MakeEngine("llama", 64);
+  ASSERT_OK_AND_ASSIGN(auto stream, engine->core->Submit(Greedy("s", {5, 6, 7}, 1000)));
+  stream->WaitForData();
+  for (int i = 0; i < 3; ++i) ASSERT_OK(engine->core->Cancel("s", v1::CANCEL_REASON_STOP_STRING));
+  const Outcome out = Collect(*stream);
+  EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_STOP);
+  EXPECT_FALSE(out.finish.has_stop_token_id()) << "a stop string, not a token, ended it";
+  EXPECT_FALSE(out.finish.has_error());
+}
+
+// A consumer that never reads: the engine stops the request once max_unread_tokens
+// are pending, rather than buffering the whole generation.
+TEST(EngineCoreTest, AStreamNobodyReadsIsStoppedAtTheUnreadBound) {
+  auto engine = MakeEngine({.model_path = ::shoal::testing::TestModelPath("llama", "f32"),
+                            .max_kv_blocks = 64,
+                            .max_unread_tokens = 8});
+  ASSERT_OK_AND_ASSIGN(auto stream, engine->core->Submit(Greedy("stalled", {1, 2, 3}, 200)));
+  for (int i = 0; i < 2000 && !stream->finished(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const Outcome out = Collect(*stream);
+  EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_ABORTED);
+  EXPECT_EQ(out.finish.error().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_FALSE(out.finish.error().retryable());
+  EXPECT_THAT(out.finish.error().message(), HasSubstr("unread"));
+  EXPECT_EQ(out.tokens.size(), 9u) << "stopped at the first token over the bound";
+}
+
+// logprobs unset: none; 0: the chosen token's only (chat's logprobs without
+// top_logprobs); n: the chosen token's and n alternatives.
+TEST(EngineCoreTest, LogprobsDistinguishNoneFromTheChosenTokenOnly) {
+  auto engine = MakeEngine("llama", 64);
+  const Outcome none = RunAlone(*engine->core, Greedy("none", {1, 2, 3}, 4));
+  EXPECT_TRUE(none.logprobs.empty());
+  auto chosen_only = Greedy("chosen", {1, 2, 3}, 4);
+  chosen_only.mutable_sampling()->set_logprobs(0);
+  const Outcome chosen = RunAlone(*engine->core, chosen_only);
+  ASSERT_EQ(chosen.logprobs.size(), 4u);
+  auto with_top = Greedy("top", {1, 2, 3}, 4);
+  with_top.mutable_sampling()->set_logprobs(3);
+  const Outcome top = RunAlone(*engine->core, with_top);
+  ASSERT_EQ(top.logprobs.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(chosen.logprobs[i].token_id(), chosen.tokens[i]);
+    EXPECT_LE(chosen.logprobs[i].logprob(), 0.0f);
+    EXPECT_EQ(chosen.logprobs[i].top_logprobs_size(), 0);
+    ASSERT_EQ(top.logprobs[i].top_logprobs_size(), 3);
+    // Greedy: the chosen token is the most likely one.
+    EXPECT_EQ(top.logprobs[i].top_logprobs(0).token_id(), top.tokens[i]);
+    EXPECT_FLOAT_EQ(top.logprobs[i].logprob(), chosen.logprobs[i].logprob());
+  }
 }
 
 }  // namespace

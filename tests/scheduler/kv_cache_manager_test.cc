@@ -38,6 +38,7 @@ std::vector<int32_t> Range(int32_t first, int32_t n) {
 void RunAndFree(KvCacheManager& kv, Request& r) {
   ASSERT_TRUE(kv.AllocateSlots(r, r.num_tokens()));
   r.num_computed_tokens = r.num_tokens();
+  kv.CacheComputedBlocks(r);
   kv.Free(r);
 }
 
@@ -46,8 +47,10 @@ TEST(KvCacheManagerTest, SecondRequestReusesTheCachedPrefix) {
   Request a = MakeRequest(Range(100, 3 * 4 + 3));  // 3 full blocks + 3 tokens
   ASSERT_TRUE(kv->AllocateSlots(a, a.num_tokens()));
   EXPECT_THAT(a.block_ids, ElementsAre(0, 1, 2, 3));
-  EXPECT_EQ(a.num_cached_blocks, 3);
+  EXPECT_EQ(a.num_cached_blocks, 0) << "nothing is cached before the step ran";
   a.num_computed_tokens = a.num_tokens();
+  kv->CacheComputedBlocks(a);
+  EXPECT_EQ(a.num_cached_blocks, 3);
   kv->Free(a);
 
   std::vector<int32_t> prompt = Range(100, 3 * 4);
@@ -61,6 +64,20 @@ TEST(KvCacheManagerTest, SecondRequestReusesTheCachedPrefix) {
   EXPECT_EQ(b.num_computed_tokens, 12);
   EXPECT_EQ(b.block_ids.size(), 4u);
   EXPECT_EQ(kv->pool().ref_count(0), 1);
+}
+
+TEST(KvCacheManagerTest, BlocksAreCachedOnlyOnceTheirTokensAreComputed) {
+  auto kv = MakeManager(8);
+  Request a = MakeRequest(Range(0, 16));
+  ASSERT_TRUE(kv->AllocateSlots(a, 16));
+  a.num_computed_tokens = 6;  // the step computed one full block and part of another
+  kv->CacheComputedBlocks(a);
+  EXPECT_EQ(a.num_cached_blocks, 1);
+  // Given back before the rest ran (preempted in the same step): only block 0 is a hit.
+  a.num_computed_tokens = 0;
+  kv->Free(a);
+  Request b = MakeRequest(Range(0, 16));
+  EXPECT_EQ(kv->FindCachedPrefix(b).num_tokens, 4);
 }
 
 TEST(KvCacheManagerTest, HitsStopAtTheFirstDifferentBlock) {
@@ -137,6 +154,7 @@ TEST(KvCacheManagerTest, FreeingPutsTheTailFirstInLine) {
   Request a = MakeRequest(Range(0, 16));
   ASSERT_TRUE(kv->AllocateSlots(a, 16));
   a.num_computed_tokens = 16;
+  kv->CacheComputedBlocks(a);
   kv->Free(a);
   EXPECT_THAT(kv->pool().FreeQueueForTest(), ElementsAre(3, 2, 1, 0))
       << "the longest prefixes are evicted first";

@@ -181,6 +181,67 @@ TEST(SchedulerTest, PreemptionAndRecomputeGiveTheUninterruptedTokens) {
   EXPECT_EQ(h.worker.num_sequences(), 0) << "finished sequences are forgotten";
 }
 
+TEST(SchedulerTest, BlocksOfTokensGivenBackInTheirStepAreNeverCacheHits) {
+  // 8 blocks of 4 tokens; prefill chunks of 8 tokens (2 blocks).
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 8, .long_prefill_token_threshold = 8},
+            8);
+  h.Add("a", Prompt(24, 1), 3, /*priority=*/1);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 8)));
+  h.Add("b", Prompt(12, 2), 1, /*priority=*/0);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 8), Pair("b", 8)));
+  // "a" takes the last two blocks for [16, 24); "b" then needs one for [8, 12), and
+  // the worst request, "a", gives its chunk back and is preempted.
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("b", 4)));
+  EXPECT_EQ(h.last_preempted, 1u);
+  ASSERT_EQ(h.statuses["b"], RequestStatus::kFinishedLength);
+  // "a" resumes on its cached prefix: only the blocks it computed, [0, 16).
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 8)));
+  h.RunToCompletion();
+  EXPECT_EQ(h.outputs["a"], FakeGenerate(Prompt(24, 1), 3));
+  EXPECT_EQ(h.outputs["b"], FakeGenerate(Prompt(12, 2), 1));
+}
+
+// A request scheduled earlier in a step than a better-priority one can be preempted
+// later in the same step and give its tokens back. Blocks it filled only on paper must
+// not become prefix-cache hits: any request (or the victim itself, on resume) that
+// hits them would be computed on KV that was never written.
+TEST(SchedulerTest, MixedPrioritiesAndTenantsUnderKvPressureGiveTheUnloadedTokens) {
+  int64_t preemptions = 0;
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    std::mt19937 rng(seed);
+    Harness h({.max_num_batched_tokens = 8 + int64_t(rng() % 24),
+               .max_num_seqs = 2 + int64_t(rng() % 5),
+               .long_prefill_token_threshold = 4 + int64_t(rng() % 3) * 4},
+              12 + rng() % 10);
+    const std::vector<int32_t> shared = Prompt(6, int32_t(seed));
+    std::map<std::string, std::pair<std::vector<int32_t>, int64_t>> expected;
+    int next = 0;
+    for (int step = 0; step < 5000; ++step) {
+      // Requests arrive over the first steps, so running order differs from priority.
+      if (next < 16 && rng() % 2 == 0) {
+        const std::string id = "r" + std::to_string(next);
+        std::vector<int32_t> prompt = rng() % 2 ? shared : std::vector<int32_t>{};
+        const std::vector<int32_t> tail = Prompt(1 + rng() % 24, int32_t(seed * 100 + next));
+        prompt.insert(prompt.end(), tail.begin(), tail.end());
+        const int64_t max_tokens = 4 + rng() % 12;
+        h.Add(id, prompt, max_tokens, /*priority=*/int32_t(rng() % 3) - 1,
+              /*tenant=*/rng() % 2 ? "t1" : "t2");
+        expected[id] = {prompt, max_tokens};
+        ++next;
+      }
+      if (next == 16 && h.scheduler->num_running() + h.scheduler->num_waiting() == 0) break;
+      h.Step();
+      preemptions += h.last_preempted;
+    }
+    ASSERT_EQ(h.scheduler->num_running() + h.scheduler->num_waiting(), 0);
+    for (const auto& [id, e] : expected) {
+      EXPECT_EQ(h.outputs[id], FakeGenerate(e.first, e.second)) << id;
+    }
+  }
+  EXPECT_GT(preemptions, 100) << "the test must exercise preemption";
+}
+
 TEST(SchedulerTest, TheNewestRequestIsPreemptedAndWaitsAtItsOldPlace) {
   Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 8}, 6);
   h.Add("old", Prompt(8, 1), 100);

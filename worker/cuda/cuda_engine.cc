@@ -105,6 +105,13 @@ class CudaForwardEngine final : public ForwardEngine {
   std::span<const int64_t> expert_token_counts() const override { return expert_token_counts_; }
   std::string description() const override { return description_; }
   int64_t weight_bytes() const override { return weights_.bytes(); }
+  int64_t kv_cache_bytes() const override {
+    int64_t bytes = 0;
+    for (const DeviceKvLayer& layer : kv_) {
+      bytes += static_cast<int64_t>(layer.k.bytes() + layer.v.bytes());
+    }
+    return bytes;
+  }
 
  private:
   CudaForwardEngine(const model::ModelFile& model, ModelWeights host_weights)

@@ -1,6 +1,7 @@
 #include "worker/forward/forward_engine.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "fmt/format.h"
 #include "worker/cuda/cuda_engine.h"
@@ -29,6 +30,12 @@ absl::StatusOr<Device> ParseDevice(std::string_view text) {
       fmt::format("--device must be cpu, cuda or cuda:K (K a device number), not '{}'", text));
 }
 
+int64_t KvBlocksForReplica(int64_t max_num_seqs, int64_t context_length, int64_t block_size) {
+  const int64_t per_sequence = (context_length + block_size - 1) / block_size;
+  return static_cast<int64_t>(
+      std::ceil(static_cast<double>(max_num_seqs * per_sequence) * (1.0 + kPrefixCacheShare)));
+}
+
 absl::StatusOr<int64_t> KvBlocksInBudget(const KvBudget& budget, int64_t block_bytes,
                                          int64_t total_bytes, int64_t used_bytes,
                                          std::string_view device) {
@@ -40,6 +47,7 @@ absl::StatusOr<int64_t> KvBlocksInBudget(const KvBudget& budget, int64_t block_b
       static_cast<int64_t>(budget.memory_fraction * static_cast<double>(total_bytes));
   const int64_t left = allowed - used_bytes;
   int64_t blocks = left > 0 && block_bytes > 0 ? left / block_bytes : 0;
+  if (budget.wanted_blocks > 0) blocks = std::min(blocks, budget.wanted_blocks);
   if (budget.max_blocks > 0) blocks = std::min(blocks, budget.max_blocks);
   if (blocks < 1) {
     return absl::ResourceExhaustedError(fmt::format(

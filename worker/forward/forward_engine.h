@@ -39,17 +39,29 @@ struct KvBudget {
   kernels::KvType type = kernels::KvType::kF16;
   // Exactly this many when > 0 (`shoal run` knows what one generation needs).
   // Otherwise as many as fit in memory_fraction of the device's memory (RAM or VRAM)
-  // once the weights and the activation reserve are taken, at most max_blocks (0: no cap).
+  // once the weights and the activation reserve are taken, at most wanted_blocks and
+  // max_blocks (0: no cap).
   int64_t exact_blocks = 0;
   double memory_fraction = 0.9;
   int64_t max_blocks = 0;
-  // CPU only: the RAM to budget from (0: the machine's physical memory).
+  // CPU only: what the replica can use (KvBlocksForReplica); 0: no such cap.
+  int64_t wanted_blocks = 0;
+  // CPU only: the RAM to budget from (0: the machine's, or its cgroup's limit).
   int64_t total_memory_bytes = 0;
 };
 
+// The share of a CPU replica's KV cache kept beyond its running sequences' full
+// contexts, for prefix-cache blocks that outlive their requests.
+inline constexpr double kPrefixCacheShare = 0.5;
+
+// The blocks a replica of `max_num_seqs` sequences can use: each at the full
+// `context_length`, plus kPrefixCacheShare as much again for the prefix cache.
+int64_t KvBlocksForReplica(int64_t max_num_seqs, int64_t context_length, int64_t block_size);
+
 // The arithmetic of KvBudget: blocks of `block_bytes` that fit in
-// memory_fraction · total_bytes after `used_bytes` (weights, activations), capped.
-// ResourceExhausted, naming `device`, when not even one fits.
+// memory_fraction · total_bytes after `used_bytes` (weights, activations), capped by
+// wanted_blocks and max_blocks. ResourceExhausted, naming `device`, when not even one
+// fits.
 absl::StatusOr<int64_t> KvBlocksInBudget(const KvBudget& budget, int64_t block_bytes,
                                          int64_t total_bytes, int64_t used_bytes,
                                          std::string_view device);
@@ -84,6 +96,8 @@ class ForwardEngine {
   virtual std::string description() const = 0;
   // Bytes the weights take on the device.
   virtual int64_t weight_bytes() const = 0;
+  // Bytes of the KV cache, allocated and committed when the engine was created.
+  virtual int64_t kv_cache_bytes() const = 0;
 };
 
 // The engine for options.device over `model`, which must outlive it. CUDA devices are

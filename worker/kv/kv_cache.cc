@@ -43,8 +43,11 @@ absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const model::ModelConfi
   }
   auto cache = absl::WrapUnique(new KvCache(config));
   cache->bytes_ = static_cast<size_t>(per_block * config.num_blocks);
-  void* memory =
-      ::mmap(nullptr, cache->bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // MAP_POPULATE commits every page now: the process's RSS is what it will use, rather
+  // than growing for hours as requests first touch blocks (with the prefix cache's LRU
+  // order, nearly every request touches fresh ones) until a memory limit kills it.
+  void* memory = ::mmap(nullptr, cache->bytes_, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (memory == MAP_FAILED) {
     return absl::ResourceExhaustedError(fmt::format("cannot reserve {} bytes for the KV cache: {}",
                                                     cache->bytes_, std::strerror(errno)));

@@ -1,8 +1,9 @@
 // The worker's KV cache: for every layer, K and V in fixed-size blocks laid out
 // [num_blocks, block_size, n_kv_heads, head_dim] (DESIGN.md "KV cache"). Allocated once
 // when the worker starts; the scheduler owns which block ids are in use, the worker
-// never allocates blocks. Memory comes from an anonymous mapping, so pages are only
-// touched (and resident) once a block is first written.
+// never allocates blocks. Memory comes from an anonymous mapping committed (populated)
+// at creation, so the process's resident size does not creep up as blocks are first
+// written.
 //
 // Owned by the worker's compute thread.
 #ifndef SHOAL_WORKER_KV_KV_CACHE_H_

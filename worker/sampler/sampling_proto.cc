@@ -12,7 +12,7 @@ SamplingParams SamplingParamsFromProto(const v1::SamplingParams& wire) {
   if (wire.has_presence_penalty()) p.presence_penalty = wire.presence_penalty();
   if (wire.has_frequency_penalty()) p.frequency_penalty = wire.frequency_penalty();
   if (wire.has_seed()) p.seed = wire.seed();
-  if (wire.logprobs() > 0) p.logprobs = wire.logprobs();
+  if (wire.has_logprobs()) p.logprobs = wire.logprobs();
   for (const auto& [id, bias] : wire.logit_bias()) p.logit_bias[id] = bias;
   p.min_tokens = wire.min_tokens();
   p.ignore_eos = wire.ignore_eos();

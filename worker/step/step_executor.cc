@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "absl/memory/memory.h"
 #include "common/status_macros.h"
@@ -39,15 +40,31 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
       request.memory_fraction() > 0 ? request.memory_fraction() : defaults.memory_fraction;
   engine_options.kv.max_blocks = request.max_kv_blocks();
   engine_options.kv.exact_blocks = 0;
+  if (request.max_num_seqs() < 0) return Invalid("max_num_seqs must be >= 0");
+  if (request.max_num_seqs() > 0 && options.device.kind == DeviceKind::kCpu) {
+    engine_options.kv.wanted_blocks =
+        KvBlocksForReplica(request.max_num_seqs(), executor->model_->config().context_length,
+                           engine_options.kv.block_size);
+  }
   SHOAL_ASSIGN_OR_RETURN(executor->engine_, CreateForwardEngine(*executor->model_, engine_options));
   v1::RegisterResponse& r = executor->registration_;
   r.set_num_kv_blocks(executor->engine_->num_kv_blocks());
   r.set_device(executor->engine_->description());
   r.set_weight_bytes(executor->engine_->weight_bytes());
+  r.set_kv_cache_bytes(executor->engine_->kv_cache_bytes());
   const std::span<const uint8_t> header = executor->model_->gguf().header_bytes();
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(header.data(), header.size(), digest);
   r.set_model_fingerprint(digest, sizeof(digest));
+  const model::ModelConfig& config = executor->model_->config();
+  v1::ModelFacts& facts = *r.mutable_model();
+  facts.set_architecture(std::string(model::ArchitectureName(config.architecture)));
+  facts.set_name(config.name.empty()
+                     ? std::filesystem::path(request.model_path()).stem().string()
+                     : config.name);
+  facts.set_context_length(static_cast<int32_t>(config.context_length));
+  facts.set_vocab_size(static_cast<int32_t>(config.n_vocab));
+  for (int32_t id : executor->model_->tokenizer().eog_ids()) facts.add_eog_token_ids(id);
   return executor;
 }
 
@@ -83,7 +100,7 @@ absl::Status StepExecutor::Run(const v1::StepRequest& request, v1::StepResult& r
     seq.num_computed_tokens = s.position() + s.token_ids_size();
     seq.started = true;
   }
-  SHOAL_RETURN_IF_ERROR(SampleTokens(request, result));
+  SampleTokens(request, result);
   if (request.record_expert_load()) RecordExpertLoad(result);
   return absl::OkStatus();
 }
@@ -147,17 +164,21 @@ absl::Status StepExecutor::BuildBatch(const v1::StepRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status StepExecutor::SampleTokens(const v1::StepRequest& request, v1::StepResult& result) {
+void StepExecutor::SampleTokens(const v1::StepRequest& request, v1::StepResult& result) {
   const int64_t vocab = model_->config().n_vocab;
   int64_t row = 0;
   for (const v1::ScheduledSequence& s : request.sequences()) {
     if (!s.sample()) continue;
     Sampler& sampler = *sequences_.at(s.sequence_id()).sampler;
-    SHOAL_ASSIGN_OR_RETURN(
-        SampleResult sampled,
-        sampler.Sample(std::span(logits_).subspan(row++ * vocab, vocab), sampler_scratch_));
+    absl::StatusOr<SampleResult> outcome =
+        sampler.Sample(std::span(logits_).subspan(row++ * vocab, vocab), sampler_scratch_);
     v1::SampledToken* token = result.add_tokens();
     token->set_sequence_id(s.sequence_id());
+    if (!outcome.ok()) {  // this sequence fails alone; the others' tokens stand
+      token->set_error_message(std::string(outcome.status().message()));
+      continue;
+    }
+    const SampleResult& sampled = *outcome;
     token->set_token_id(sampled.token_id);
     if (sampled.has_logprobs) {
       v1::TokenLogprob* lp = token->mutable_logprob();
@@ -170,7 +191,6 @@ absl::Status StepExecutor::SampleTokens(const v1::StepRequest& request, v1::Step
       }
     }
   }
-  return absl::OkStatus();
 }
 
 void StepExecutor::RecordExpertLoad(v1::StepResult& result) {

@@ -25,10 +25,12 @@ namespace shoal::worker {
 class StepExecutor {
  public:
   // Loads register.model_path into an engine of `options` (device, threads, weight
-  // layout, KV type, RAM size) and allocates the KV cache: as many blocks of the
-  // request's size as fit in its memory_fraction of the device's memory (RAM or VRAM)
-  // after the weights, capped by max_kv_blocks. The request's budget fields replace
-  // those of options.kv, its max_num_batched_tokens options.max_batch_tokens.
+  // layout, KV type, RAM size) and allocates and commits the KV cache: on a CPU, what
+  // the replica can use (the request's max_num_seqs full contexts plus a prefix-cache
+  // share), on a GPU as many blocks as fit; either way within the request's
+  // memory_fraction of the device's memory after the weights, and max_kv_blocks. The
+  // request's budget fields replace those of options.kv, its max_num_batched_tokens
+  // options.max_batch_tokens.
   static absl::StatusOr<std::unique_ptr<StepExecutor>> Create(const v1::RegisterRequest& request,
                                                               const EngineOptions& options);
 
@@ -36,7 +38,8 @@ class StepExecutor {
   const model::ModelFile& model() const { return *model_; }
 
   // Runs one step. An invalid step (unknown sequence, bad block table or position,
-  // tokens outside the vocabulary) fills error_message and changes nothing else.
+  // tokens outside the vocabulary) fills error_message and changes nothing else; a
+  // sequence that cannot be sampled fails alone (its SampledToken's error_message).
   void Step(const v1::StepRequest& request, v1::StepResult& result);
 
   int64_t num_sequences() const { return static_cast<int64_t>(sequences_.size()); }
@@ -53,7 +56,9 @@ class StepExecutor {
   absl::Status Run(const v1::StepRequest& request, v1::StepResult& result);
   absl::Status Admit(const v1::StepRequest& request);
   absl::Status BuildBatch(const v1::StepRequest& request);
-  absl::Status SampleTokens(const v1::StepRequest& request, v1::StepResult& result);
+  // One token per sequence that asks for one; a sequence whose logits cannot be
+  // sampled gets an error of its own (SampledToken.error_message).
+  void SampleTokens(const v1::StepRequest& request, v1::StepResult& result);
   void RecordExpertLoad(v1::StepResult& result);
 
   std::unique_ptr<model::ModelFile> model_;

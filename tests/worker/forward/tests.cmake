@@ -13,3 +13,6 @@ shoal_test(forward_engine_test DATA
 shoal_test(moe_routing_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/moe_routing_test.cc
   LIBS shoal::worker)
+shoal_test(host_memory_test DATA
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/host_memory_test.cc
+  LIBS shoal::worker)

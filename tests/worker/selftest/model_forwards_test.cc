@@ -68,6 +68,7 @@ class AlteredEngine : public ForwardEngine {
     return inner_->expert_token_counts();
   }
   std::string description() const override { return "altered"; }
+  int64_t kv_cache_bytes() const override { return inner_->kv_cache_bytes(); }
   int64_t weight_bytes() const override { return inner_->weight_bytes(); }
 
  private:
