@@ -86,7 +86,8 @@ int WaitForSignal(const sigset_t& signals, const scheduler::EngineCore& engine,
     if (signal > 0) return signal;
     if (!marked_unhealthy && !engine.healthy()) {
       server.GetHealthCheckService()->SetServingStatus(false);
-      std::fprintf(stderr, "shoal scheduler: the replica failed; /health now answers 503\n");
+      std::fprintf(stderr, "shoal scheduler: the replica failed (%s); /health now answers 503\n",
+                   engine.failure_message().c_str());
       marked_unhealthy = true;
     }
   }

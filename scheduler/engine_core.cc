@@ -149,14 +149,14 @@ absl::Status EngineCore::Cancel(const std::string& request_id, v1::CancelReason 
   if (it == live_.end()) {
     return absl::NotFoundError(fmt::format("no live request with id '{}'", request_id));
   }
-  if (it->second->MarkCancelRequested()) inbox_.push_back({.stream = it->second, .reason = reason});
+  if (it->second->MarkCancelRequested(reason)) inbox_.push_back({.stream = it->second});
   return absl::OkStatus();
 }
 
 void EngineCore::Cancel(const std::shared_ptr<RequestStream>& stream, v1::CancelReason reason) {
-  if (stream == nullptr || !stream->MarkCancelRequested()) return;
+  if (stream == nullptr || !stream->MarkCancelRequested(reason)) return;
   absl::MutexLock lock(&mu_);
-  inbox_.push_back({.stream = stream, .reason = reason});
+  inbox_.push_back({.stream = stream});
 }
 
 v1::StatsResponse EngineCore::Stats() const {
@@ -172,6 +172,11 @@ bool EngineCore::ready() const {
 bool EngineCore::healthy() const {
   absl::MutexLock lock(&mu_);
   return healthy_;
+}
+
+std::string EngineCore::failure_message() const {
+  absl::MutexLock lock(&mu_);
+  return failure_message_;
 }
 
 void EngineCore::Drain(absl::Duration grace) {
@@ -219,7 +224,9 @@ void EngineCore::Loop() {
       idle_ = true;
       return;
     }
-    if (scheduler_.num_running() + scheduler_.num_waiting() > 0 || !forget_.empty()) RunStep();
+    if (!failed_ && (scheduler_.num_running() + scheduler_.num_waiting() > 0 || !forget_.empty())) {
+      RunStep();
+    }
   }
 }
 
@@ -235,19 +242,23 @@ void EngineCore::Apply(std::vector<Command>& commands) {
 
 void EngineCore::AddRequest(Command& command) {
   const std::string id = command.add->id;
-  streams_[id] = command.stream;
-  absl::Status status = scheduler_.AddRequest(std::move(command.add));
-  if (status.ok()) return;
-  // Submit's queue bound keeps this from happening; should it, the caller may retry.
-  streams_.erase(id);
+  // Accepted while the step that failed the replica ran: another replica may serve it.
+  absl::Status status =
+      failed_ ? absl::UnavailableError("the replica lost a worker; it serves no requests")
+              : absl::OkStatus();
+  if (status.ok()) {
+    streams_[id] = command.stream;
+    status = scheduler_.AddRequest(std::move(command.add));
+    if (status.ok()) return;
+    streams_.erase(id);  // Submit checked the id: this should not happen
+  }
   {
     absl::MutexLock lock(&mu_);
     live_.erase(id);
   }
   v1::SchedulerGenerateResponse::Finish finish;
   finish.set_reason(v1::FINISH_REASON_ABORTED);
-  *finish.mutable_error() =
-      MakeError(status.code(), /*retryable=*/true, std::string(status.message()));
+  *finish.mutable_error() = MakeError(status.code(), /*retryable=*/true, MessageOf(status));
   command.stream->Finish(finish);
 }
 
@@ -256,7 +267,9 @@ void EngineCore::CancelRequest(const Command& command) {
   auto it = streams_.find(id);
   // The request finished already, or the id now belongs to another call's request.
   if (it == streams_.end() || it->second != command.stream) return;
-  const RequestStatus status = command.reason == v1::CANCEL_REASON_STOP_STRING
+  // The stream's latest reason: a stop string wins over the call's own cancellation,
+  // whichever was queued first.
+  const RequestStatus status = command.stream->cancel_reason() == v1::CANCEL_REASON_STOP_STRING
                                    ? RequestStatus::kFinishedStopped
                                    : RequestStatus::kFinishedCancelled;
   absl::StatusOr<FinishedRequest> done = scheduler_.AbortRequest(id, status);
@@ -266,6 +279,11 @@ void EngineCore::CancelRequest(const Command& command) {
 void EngineCore::RunStep() {
   const double start = Now();
   SchedulerOutput out = scheduler_.Schedule();
+  if (!out.preempted.empty()) {
+    // Preempted requests wait again: Submit counts them from now, not after the step.
+    absl::MutexLock lock(&mu_);
+    num_queued_ = scheduler_.num_waiting() + num_adds_in_inbox_;
+  }
   metrics_.preemptions.Increment(static_cast<double>(out.preempted.size()));
   for (const ScheduledRequest& s : out.scheduled) {
     Request* r = s.request;
@@ -378,9 +396,11 @@ void EngineCore::FinishRequest(FinishedRequest done, const v1::StreamError* erro
     // The id is free before the caller can see the final message and reuse it.
     absl::MutexLock lock(&mu_);
     live_.erase(r.id);
-    const double seconds = now - r.arrival_time;
-    mean_request_seconds_ =
-        mean_request_seconds_ == 0 ? seconds : 0.95 * mean_request_seconds_ + 0.05 * seconds;
+    if (r.status == RequestStatus::kFinishedStopped || r.status == RequestStatus::kFinishedLength) {
+      const double seconds = now - r.arrival_time;  // a normal request's time, for retry-after
+      mean_request_seconds_ =
+          mean_request_seconds_ == 0 ? seconds : 0.95 * mean_request_seconds_ + 0.05 * seconds;
+    }
   }
   stream->Finish(finish);
 }
@@ -392,11 +412,13 @@ void EngineCore::AbortAll(const v1::StreamError& error) {
 }
 
 void EngineCore::FailReplica(const std::string& message) {
+  failed_ = true;
   {
     absl::MutexLock lock(&mu_);
     ready_ = false;
     healthy_ = false;
     accepting_ = false;
+    failure_message_ = message;
   }
   // Another replica may serve them: the router retries those whose tokens it has not
   // streamed yet.

@@ -91,6 +91,8 @@ class EngineCore {
   bool ready() const;
   // False once a step failed as a whole: the process should be restarted.
   bool healthy() const;
+  // Why the replica failed; empty while healthy.
+  std::string failure_message() const;
   // The longest prompt + output a request may have (model context, capped by KV).
   int64_t max_model_len() const { return config_.scheduler.max_model_len; }
 
@@ -101,8 +103,8 @@ class EngineCore {
  private:
   struct Command {
     std::unique_ptr<Request> add;  // set: add this request, which streams to `stream`
-    std::shared_ptr<RequestStream> stream;  // otherwise: cancel the request behind it
-    v1::CancelReason reason = v1::CANCEL_REASON_UNSPECIFIED;
+    // Otherwise: cancel the request behind it, for the stream's cancel_reason().
+    std::shared_ptr<RequestStream> stream;
   };
 
   EngineCore(const EngineCoreConfig& config, std::unique_ptr<WorkerClient> worker,
@@ -146,11 +148,13 @@ class EngineCore {
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   bool ready_ ABSL_GUARDED_BY(mu_) = true;
   bool healthy_ ABSL_GUARDED_BY(mu_) = true;
+  std::string failure_message_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;  // cancel what is left and exit
   bool idle_ ABSL_GUARDED_BY(mu_) = true;
   v1::StatsResponse stats_ ABSL_GUARDED_BY(mu_);
 
   // Step thread.
+  bool failed_ = false;  // a step failed as a whole: no more steps
   std::unique_ptr<KvCacheManager> kv_;
   Scheduler scheduler_;
   absl::flat_hash_map<std::string, std::shared_ptr<RequestStream>> streams_;

@@ -43,14 +43,23 @@ class RequestStream {
   void SetListener(std::function<void()> listener);
 
   // Any thread: true the first time only, so that a request is cancelled once however
-  // many paths (a Cancel call, the call's own cancellation, a failed write) ask.
-  bool MarkCancelRequested() { return !cancel_requested_.exchange(true); }
+  // many paths (a Cancel call, the call's own cancellation, a failed write) ask. A stop
+  // string's reason replaces an earlier one, so that a router that matched a stop
+  // string and then dropped its call still gets a STOP finish.
+  bool MarkCancelRequested(v1::CancelReason reason) {
+    if (reason == v1::CANCEL_REASON_STOP_STRING) cancel_reason_.store(reason);
+    v1::CancelReason none = v1::CANCEL_REASON_UNSPECIFIED;
+    if (reason != v1::CANCEL_REASON_STOP_STRING) cancel_reason_.compare_exchange_strong(none, reason);
+    return !cancel_requested_.exchange(true);
+  }
+  v1::CancelReason cancel_reason() const { return cancel_reason_.load(); }
 
  private:
   void Notify();
 
   const std::string request_id_;
   std::atomic<bool> cancel_requested_{false};
+  std::atomic<v1::CancelReason> cancel_reason_{v1::CANCEL_REASON_UNSPECIFIED};
   absl::Mutex mu_;
   v1::SchedulerGenerateResponse pending_ ABSL_GUARDED_BY(mu_);
   bool has_pending_ ABSL_GUARDED_BY(mu_) = false;

@@ -33,10 +33,6 @@ absl::Status Scheduler::AddRequest(std::unique_ptr<Request> request) {
   if (requests_.contains(request->id)) {
     return absl::AlreadyExistsError(fmt::format("request id '{}' is already in use", request->id));
   }
-  if (waiting_.size() >= config_.max_waiting) {
-    return absl::ResourceExhaustedError(
-        fmt::format("{} requests are already waiting; retry later", waiting_.size()));
-  }
   Request* r = request.get();
   r->sequence_id = next_sequence_id_++;
   r->arrival_order = next_arrival_++;

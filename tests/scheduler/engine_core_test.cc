@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "cli/in_process_worker_client.h"
 #include "common/status_util.h"
 #include "gmock/gmock.h"
@@ -28,23 +29,23 @@ namespace {
 using ::shoal::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Passes steps through to a real worker until `fail_at_step`, then reports a transport
-// failure, as a worker process that died would.
+// Passes steps through to a real worker until `die` is notified, then reports a
+// transport failure, as a worker process that died would.
 class FailingWorker final : public WorkerClient {
  public:
-  FailingWorker(std::unique_ptr<WorkerClient> inner, uint64_t fail_at_step)
-      : inner_(std::move(inner)), fail_at_step_(fail_at_step) {}
+  FailingWorker(std::unique_ptr<WorkerClient> inner, absl::Notification* die)
+      : inner_(std::move(inner)), die_(die) {}
   absl::StatusOr<v1::RegisterResponse> Register(const v1::RegisterRequest& request) override {
     return inner_->Register(request);
   }
   absl::Status Step(const v1::StepRequest& request, v1::StepResult& result) override {
-    if (request.step_id() >= fail_at_step_) return absl::UnavailableError("the worker died");
+    if (die_->HasBeenNotified()) return absl::UnavailableError("the worker died");
     return inner_->Step(request, result);
   }
 
  private:
   std::unique_ptr<WorkerClient> inner_;
-  uint64_t fail_at_step_;
+  absl::Notification* die_;
 };
 
 struct Engine {
@@ -59,15 +60,15 @@ struct EngineOptions {
   SchedulerConfig scheduler = {};
   bool prefix_caching = true;
   int64_t max_unread_tokens = 4096;
-  uint64_t fail_at_step = 0;  // > 0: the worker fails from this step on
+  absl::Notification* kill_worker = nullptr;  // set: the worker fails once it is notified
 };
 
 std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
   auto engine = std::make_unique<Engine>();
   std::unique_ptr<WorkerClient> worker = std::make_unique<cli::InProcessWorkerClient>(
       worker::EngineOptions{.threads = 2, .kv = {.type = kernels::KvType::kF32}});
-  if (options.fail_at_step > 0) {
-    worker = std::make_unique<FailingWorker>(std::move(worker), options.fail_at_step);
+  if (options.kill_worker != nullptr) {
+    worker = std::make_unique<FailingWorker>(std::move(worker), options.kill_worker);
   }
   v1::RegisterRequest reg;
   reg.set_model_path(options.model_path);
@@ -353,22 +354,26 @@ TEST(EngineCoreTest, ASequenceThatCannotBeSampledFailsAlone) {
 }
 
 TEST(EngineCoreTest, AFailedWorkerAbortsEveryRequestRetryablyAndMarksTheReplicaUnhealthy) {
+  absl::Notification kill_worker;
   auto engine = MakeEngine({.model_path = ::shoal::testing::TestModelPath("llama", "f32"),
                             .max_kv_blocks = 64,
-                            .fail_at_step = 4});
-  ASSERT_OK_AND_ASSIGN(auto a, engine->core->Submit(Greedy("a", {1, 2, 3}, 50)));
-  ASSERT_OK_AND_ASSIGN(auto b, engine->core->Submit(Greedy("b", {4, 5}, 50)));
+                            .kill_worker = &kill_worker});
+  ASSERT_OK_AND_ASSIGN(auto a, engine->core->Submit(Greedy("a", {1, 2, 3}, 1000)));
+  ASSERT_OK_AND_ASSIGN(auto b, engine->core->Submit(Greedy("b", {4, 5}, 1000)));
+  a->WaitForData();  // running
+  kill_worker.Notify();
   for (const auto& stream : {a, b}) {
     const Outcome out = Collect(*stream);
     EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_ABORTED);
     EXPECT_EQ(out.finish.error().code(), static_cast<int>(absl::StatusCode::kUnavailable));
     EXPECT_TRUE(out.finish.error().retryable());
     EXPECT_THAT(out.finish.error().message(), HasSubstr("the worker died"));
-    EXPECT_LT(out.tokens.size(), 50u);
+    EXPECT_LT(out.tokens.size(), 1000u);
   }
   EXPECT_FALSE(engine->core->ready());
   EXPECT_FALSE(engine->core->healthy());
   EXPECT_FALSE(engine->core->Stats().healthy());
+  EXPECT_THAT(engine->core->failure_message(), HasSubstr("the worker died"));
   EXPECT_THAT(engine->core->Submit(Greedy("c", {1}, 1)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("lost a worker")));
 }
@@ -405,6 +410,19 @@ TEST(EngineCoreTest, RepeatedCancelsAreNoOpsAndAStopStringCancelFinishesAsStop) 
   EXPECT_FALSE(out.finish.has_error());
 }
 
+TEST(RequestStreamTest, ACancelIsRequestedOnceAndAStopStringReasonWins) {
+  RequestStream stream("s");
+  EXPECT_EQ(stream.cancel_reason(), v1::CANCEL_REASON_UNSPECIFIED);
+  EXPECT_TRUE(stream.MarkCancelRequested(v1::CANCEL_REASON_CLIENT_GONE));
+  EXPECT_FALSE(stream.MarkCancelRequested(v1::CANCEL_REASON_CLIENT_GONE)) << "queued once only";
+  EXPECT_EQ(stream.cancel_reason(), v1::CANCEL_REASON_CLIENT_GONE);
+  // The router matched a stop string, then its call went away: still a stop.
+  EXPECT_FALSE(stream.MarkCancelRequested(v1::CANCEL_REASON_STOP_STRING));
+  EXPECT_EQ(stream.cancel_reason(), v1::CANCEL_REASON_STOP_STRING);
+  EXPECT_FALSE(stream.MarkCancelRequested(v1::CANCEL_REASON_CLIENT_GONE));
+  EXPECT_EQ(stream.cancel_reason(), v1::CANCEL_REASON_STOP_STRING);
+}
+
 // A consumer that never reads: the engine stops the request once max_unread_tokens
 // are pending, rather than buffering the whole generation.
 TEST(EngineCoreTest, AStreamNobodyReadsIsStoppedAtTheUnreadBound) {
@@ -412,9 +430,9 @@ TEST(EngineCoreTest, AStreamNobodyReadsIsStoppedAtTheUnreadBound) {
                             .max_kv_blocks = 64,
                             .max_unread_tokens = 8});
   ASSERT_OK_AND_ASSIGN(auto stream, engine->core->Submit(Greedy("stalled", {1, 2, 3}, 200)));
-  for (int i = 0; i < 2000 && !stream->finished(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // Not reading is the point: wait for the end without taking anything (ctest's
+  // timeout bounds a hang).
+  while (!stream->finished()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const Outcome out = Collect(*stream);
   EXPECT_EQ(out.finish.reason(), v1::FINISH_REASON_ABORTED);
   EXPECT_EQ(out.finish.error().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));

@@ -67,7 +67,7 @@ absl::StatusOr<std::unique_ptr<ForwardEngine>> CreateCpuForwardEngine(
   }
   // The cache is committed now (KvCache::Create): refuse a size the machine cannot
   // hold at start rather than be killed by the OOM killer under load hours later.
-  if (kv_config.num_blocks > memory.available_bytes / block_bytes) {
+  if (kv_config.num_blocks > (memory.available_bytes - kActivationReserveBytes) / block_bytes) {
     return absl::ResourceExhaustedError(fmt::format(
         "a KV cache of {} blocks needs {} MiB, but only {} MiB of memory are available; lower "
         "--max-num-seqs, --kv-memory-fraction or --max-kv-blocks",

@@ -4,7 +4,8 @@
 // share) capping what the memory fraction allows, and a cache committed at creation.
 #include "worker/forward/host_memory.h"
 
-#include <sys/resource.h>
+#include <fstream>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "tests/support/model_files.h"
@@ -28,6 +29,17 @@ TEST(HostMemoryTest, ParsesCgroupLimitsAndTreatsMaxAsNoLimit) {
   EXPECT_EQ(ParseCgroupBytes("9223372036854771712\n"), std::nullopt) << "cgroup v1's no limit";
   EXPECT_EQ(ParseCgroupBytes("12abc"), std::nullopt);
   EXPECT_EQ(ParseCgroupBytes(""), std::nullopt);
+}
+
+TEST(HostMemoryTest, FindsThisProcesssCgroupPath) {
+  const std::string hybrid =
+      "9:name=systemd:/\n4:memory:/process_api/d6bb\n1:cpu,cpuacct:/\n0::/\n";
+  EXPECT_EQ(ParseCgroupPath(hybrid, /*v2=*/false), "process_api/d6bb");
+  EXPECT_EQ(ParseCgroupPath(hybrid, /*v2=*/true), "");
+  EXPECT_EQ(ParseCgroupPath("0::/kubepods/pod1/c2\n", /*v2=*/true), "kubepods/pod1/c2");
+  EXPECT_EQ(ParseCgroupPath("0::/kubepods/pod1/c2\n", /*v2=*/false), std::nullopt);
+  EXPECT_EQ(ParseCgroupPath("5:cpu,memory:/a\n", /*v2=*/false), "a");
+  EXPECT_EQ(ParseCgroupPath("5:memoryx:/a\n", /*v2=*/false), std::nullopt);
 }
 
 TEST(HostMemoryTest, ReadsThisMachine) {
@@ -62,10 +74,15 @@ TEST(KvSizingTest, TheReplicasNeedCapsWhatTheMemoryFractionAllows) {
   EXPECT_EQ(Blocks(budget), 10);
 }
 
-long ResidentKib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
+// The process's current resident size (VmRSS), not its peak.
+int64_t ResidentKib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(6));
+  }
+  ADD_FAILURE() << "no VmRSS in /proc/self/status";
+  return 0;
 }
 
 // The engine's KV cache is resident as soon as the engine exists, so the process does
@@ -73,7 +90,7 @@ long ResidentKib() {
 TEST(KvSizingTest, TheKvCacheIsCommittedWhenTheEngineIsCreated) {
   auto model = model::ModelFile::Open(::shoal::testing::TestModelPath("llama", "f32"));
   ASSERT_TRUE(model.ok()) << model.status();
-  const long before = ResidentKib();
+  const int64_t before = ResidentKib();
   auto engine = CreateForwardEngine(
       **model, {.threads = 1, .kv = {.exact_blocks = 4096, .max_blocks = 0}});
   ASSERT_TRUE(engine.ok()) << engine.status();
