@@ -1,6 +1,7 @@
 #include "worker/kv/kv_cache.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -34,6 +35,22 @@ int64_t KvCache::BytesPerBlock(const model::ModelConfig& model, const KvCacheCon
          ElementBytes(config.type);
 }
 
+namespace {
+
+// Commits every page of the cache now: the process's RSS is what it will use, rather
+// than growing for hours as requests first touch blocks (with the prefix cache's LRU
+// order, nearly every request touches fresh ones) until a memory limit kills it.
+// Transparent huge pages, where the kernel offers them on request, make that a fault
+// per 2 MiB rather than per 4 KiB page (gigabytes commit in a fraction of the time).
+void Commit(void* memory, size_t bytes) {
+  (void)::madvise(memory, bytes, MADV_HUGEPAGE);  // a hint: fine if refused
+  volatile uint8_t* const bytes_out = static_cast<uint8_t*>(memory);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (size_t at = 0; at < bytes; at += page) bytes_out[at] = 0;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const model::ModelConfig& model,
                                                          const KvCacheConfig& config) {
   SHOAL_RETURN_IF_ERROR(config.Validate());
@@ -43,15 +60,13 @@ absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const model::ModelConfi
   }
   auto cache = absl::WrapUnique(new KvCache(config));
   cache->bytes_ = static_cast<size_t>(per_block * config.num_blocks);
-  // MAP_POPULATE commits every page now: the process's RSS is what it will use, rather
-  // than growing for hours as requests first touch blocks (with the prefix cache's LRU
-  // order, nearly every request touches fresh ones) until a memory limit kills it.
-  void* memory = ::mmap(nullptr, cache->bytes_, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  void* memory =
+      ::mmap(nullptr, cache->bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) {
     return absl::ResourceExhaustedError(fmt::format("cannot reserve {} bytes for the KV cache: {}",
                                                     cache->bytes_, std::strerror(errno)));
   }
+  Commit(memory, cache->bytes_);
   cache->memory_ = memory;
   const int64_t slots = config.num_blocks * config.block_size;
   const int64_t k_bytes = slots * model.n_head_kv * model.head_dim * ElementBytes(config.type);
