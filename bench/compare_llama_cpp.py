@@ -1,28 +1,39 @@
 #!/usr/bin/env python3
 """Shoal vs llama.cpp on the same GGUF files and thread counts, in one run: prompt
-processing (pp, one forward pass over P tokens) and decode (tg, T single-token steps),
-median tokens/s of several repetitions (Shoal's and llama.cpp's alternating), plus decode's share of the memory-bandwidth
-limit (bandwidth / bytes of weights read per token, bandwidth measured by
-build/bench/stream_bench in the same run). Prints a markdown table and writes JSON.
+processing (pp, one forward pass over P tokens) and decode (tg, T single-token steps on
+the KV cache), median tokens/s of several rounds, plus decode's share of the
+memory-bandwidth limit (bandwidth / bytes of weights read per token, bandwidth measured
+by build/bench/stream_bench in the same run). Prints a markdown table and writes JSON.
 
-  bench/setup_llama_cpp.sh                      # llama.cpp for this CPU (.venv-bench)
-  .venv-bench/bin/python bench/compare_llama_cpp.py --models A.gguf B.gguf \\
-      [--threads 1 2] [--pp 512] [--tg 128] [--reps 5] [--json out.json]
+The peer is llama.cpp's own `llama-bench` (built for this CPU by bench/setup_llama_cpp.sh),
+Shoal's side is build/bench/model_bench; each round runs one repetition of each, one after
+the other, so the machine's drift over minutes hits both alike. llama-bench runs its
+pp test (`-p P -n 0`) and its tg test (`-p 0 -n T -d P`: T decode steps after a P-token
+context, as model_bench decodes after its prompt; `--tg-depth 0` for llama-bench's plain
+tgT) with flash attention off and on (`-fa 0,1`); its number is the better of the two.
+
+  bench/setup_llama_cpp.sh                 # llama.cpp's tools for this CPU (build/llama.cpp)
+  .venv/bin/python bench/compare_llama_cpp.py --models A.gguf B.gguf \\
+      [--threads 1 2] [--pp 512] [--tg 128] [--reps 5] [--repack] [--json out.json]
+
+--repack also runs model_bench with the weights in the file's layout (--interleave 0) in
+every round, for the "repacked vs file layout" table. Shoal repacks only where it has
+the interleaved kernels (AVX-512 VNNI); elsewhere both layouts run the same kernels and
+the comparison is skipped, saying so.
 """
 import argparse
 import json
-import random
+import os
 import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import llama_cpp
 from gguf import GGUFReader
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_env import (LLAMA_CPP, NO_REPACK, ROOT, cpu_description, describe,
+                       llama_cpp_build_info)
 
 
 def decode_bytes_per_token(path: Path) -> float:
@@ -56,35 +67,32 @@ def stream_bandwidth(threads: int) -> dict:
     return rates
 
 
-def llama_cpp_speed(path: Path, threads: int, pp: int, tg: int, reps: int, flash_attn: bool):
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=pp + tg + 16, n_batch=pp, n_ubatch=pp,
-                          n_threads=threads, n_threads_batch=threads, flash_attn=flash_attn,
-                          verbose=False)
-    rng = random.Random(1)
-    prompt = [rng.randrange(llm.n_vocab()) for _ in range(pp)]
-    llm.reset()
-    llm.eval(prompt)  # warm up at full size, as model_bench does
-    pp_rates, tg_rates = [], []
-    for _ in range(reps):
-        llm.reset()
-        start = time.perf_counter()
-        llm.eval(prompt)
-        pp_rates.append(pp / (time.perf_counter() - start))
-        elapsed = 0.0
-        for i in range(tg):
-            # Like llama-bench, decode steps feed arbitrary tokens: speed does not
-            # depend on which.
-            start = time.perf_counter()
-            llm.eval([prompt[i % pp]])
-            elapsed += time.perf_counter() - start
-        tg_rates.append(tg / elapsed)
-    return statistics.median(pp_rates), statistics.median(tg_rates)
+def run_llama_bench(path: Path, threads: int, args: list) -> list:
+    cmd = [str(LLAMA_CPP / "bin/llama-bench"), "-m", str(path), "-t", str(threads), "-r", "1",
+           "-fa", "0,1", "-o", "json", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"llama-bench failed ({' '.join(cmd)}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout)
 
 
-def shoal_speed(path: Path, threads: list, pp: int, tg: int, reps: int) -> dict:
+def llama_cpp_speed(path: Path, threads: int, pp: int, tg: int, depth: int) -> dict:
+    """llama-bench's pp and tg tokens/s, each the better of flash attention off and on."""
+    rows = run_llama_bench(path, threads, ["-p", str(pp), "-n", "0"])
+    rows += run_llama_bench(path, threads, ["-p", "0", "-n", str(tg), "-d", str(depth)])
+    pp_rows = [r for r in rows if r["n_prompt"] == pp and r["n_gen"] == 0]
+    tg_rows = [r for r in rows if r["n_gen"] == tg and r["n_prompt"] == 0]
+    best_pp = max(pp_rows, key=lambda r: r["avg_ts"])
+    best_tg = max(tg_rows, key=lambda r: r["avg_ts"])
+    return {"pp": best_pp["avg_ts"], "tg": best_tg["avg_ts"],
+            "pp_fa": best_pp["flash_attn"], "tg_fa": best_tg["flash_attn"],
+            "cpu_info": best_pp.get("cpu_info"), "build_commit": best_pp.get("build_commit")}
+
+
+def shoal_speed(path: Path, threads: int, pp: int, tg: int, interleave: bool = True) -> dict:
     out = subprocess.run([str(ROOT / "build/bench/model_bench"), "--model", str(path), "--pp",
-                          str(pp), "--tg", str(tg), "--reps", str(reps), "--threads",
-                          ",".join(map(str, threads)), "--json"],
+                          str(pp), "--tg", str(tg), "--reps", "1", "--threads", str(threads),
+                          "--interleave", "1" if interleave else "0", "--json"],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -95,9 +103,31 @@ def main() -> int:
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--pp", type=int, default=512)
     parser.add_argument("--tg", type=int, default=128)
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--tg-depth", type=int, default=None,
+                        help="llama-bench's -d for the tg test (default: --pp, the context "
+                             "model_bench decodes on)")
+    parser.add_argument("--reps", type=int, default=5, help="rounds (one repetition of each)")
+    parser.add_argument("--repack", action="store_true",
+                        help="also run Shoal with the weights in the file's layout")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    depth = args.pp if args.tg_depth is None else args.tg_depth
+    if not (LLAMA_CPP / "bin/llama-bench").exists():
+        sys.exit("build/llama.cpp/bin/llama-bench is missing: run bench/setup_llama_cpp.sh")
+
+    # model_bench does not read SHOAL_CPU_LEVEL: it runs at the CPU's own level.
+    cpu = cpu_description(honor_cap=False)
+    print(describe(honor_cap=False))
+    if os.environ.get("SHOAL_CPU_LEVEL"):
+        print(f"note: SHOAL_CPU_LEVEL={os.environ['SHOAL_CPU_LEVEL']} is ignored here: "
+              "build/bench/model_bench runs at the CPU's own level")
+    tg_name = f"tg{args.tg}" + (f" @ d{depth}" if depth else "")
+    print(f"llama-bench: pp{args.pp} and {tg_name}, -fa 0,1 (the better), -r 1 per round; "
+          f"model_bench: pp{args.pp}, tg{args.tg} after the prompt; {args.reps} rounds, medians")
+    repack = args.repack and cpu["shoal_repacks"]
+    if args.repack and not repack:
+        print(f"repack comparison skipped: {NO_REPACK}")
+    print()
 
     bandwidth = stream_bandwidth(max(args.threads))
     results = []
@@ -107,35 +137,52 @@ def main() -> int:
     for path in args.models:
         bytes_per_token = decode_bytes_per_token(path)
         for t in args.threads:
-            # Repetitions alternate between the two (Shoal, llama.cpp without and with flash
-            # attention, repeat), so the machine's drift over minutes hits both alike.
-            shoal_pp, shoal_tg, peer_pp, peer_tg = [], [], [], []
-            shoal = None
+            s_pp, s_tg, p_pp, p_tg, f_pp, f_tg, fa = [], [], [], [], [], [], []
+            shoal = peer = None
             for _ in range(args.reps):
-                shoal = shoal_speed(path, [t], args.pp, args.tg, 1)
-                shoal_pp.append(shoal["results"][0]["pp_tokens_per_s"])
-                shoal_tg.append(shoal["results"][0]["tg_tokens_per_s"])
-                # llama.cpp's faster setting of flash attention, per metric.
-                peer = [llama_cpp_speed(path, t, args.pp, args.tg, 1, fa) for fa in (False, True)]
-                peer_pp.append(max(p[0] for p in peer))
-                peer_tg.append(max(p[1] for p in peer))
+                shoal = shoal_speed(path, t, args.pp, args.tg)
+                s_pp.append(shoal["results"][0]["pp_tokens_per_s"])
+                s_tg.append(shoal["results"][0]["tg_tokens_per_s"])
+                peer = llama_cpp_speed(path, t, args.pp, args.tg, depth)
+                p_pp.append(peer["pp"])
+                p_tg.append(peer["tg"])
+                fa.append((peer["pp_fa"], peer["tg_fa"]))
+                if repack:
+                    plain = shoal_speed(path, t, args.pp, args.tg, interleave=False)
+                    f_pp.append(plain["results"][0]["pp_tokens_per_s"])
+                    f_tg.append(plain["results"][0]["tg_tokens_per_s"])
+            med = statistics.median
             limit = bandwidth[t] / bytes_per_token
-            result = dict(model=path.name, threads=t, shoal_pp=statistics.median(shoal_pp),
-                          llama_cpp_pp=statistics.median(peer_pp),
-                          shoal_tg=statistics.median(shoal_tg),
-                          llama_cpp_tg=statistics.median(peer_tg), tg_limit=limit,
+            result = dict(model=path.name, threads=t, shoal_pp=med(s_pp), llama_cpp_pp=med(p_pp),
+                          shoal_tg=med(s_tg), llama_cpp_tg=med(p_tg), tg_limit=limit,
+                          pp_ratio=med(s_pp) / med(p_pp), tg_ratio=med(s_tg) / med(p_tg),
                           bandwidth_gbs=bandwidth[t] / 1e9, bytes_per_token=bytes_per_token,
                           rss_end_mib=shoal["rss_end_mib"], file_mib=shoal["file_mib"],
-                          kv_mib=shoal["kv_mib"])
-            peer_pp, peer_tg = result["llama_cpp_pp"], result["llama_cpp_tg"]
+                          kv_mib=shoal["kv_mib"], llama_cpp_flash_attn_pp_tg=fa,
+                          samples=dict(shoal_pp=s_pp, shoal_tg=s_tg, llama_cpp_pp=p_pp,
+                                       llama_cpp_tg=p_tg))
+            if repack:
+                result |= dict(file_layout_pp=med(f_pp), file_layout_tg=med(f_tg))
+                result["samples"] |= dict(file_layout_pp=f_pp, file_layout_tg=f_tg)
             results.append(result)
-            print(f"| {path.name} | {t} | {result['shoal_pp']:.1f} | {peer_pp:.1f} | "
-                  f"{result['shoal_pp'] / peer_pp:.2f} | {result['shoal_tg']:.1f} | {peer_tg:.1f} | "
-                  f"{result['shoal_tg'] / peer_tg:.2f} | {limit:.1f} | "
+            print(f"| {path.name} | {t} | {result['shoal_pp']:.1f} | {result['llama_cpp_pp']:.1f} | "
+                  f"{result['pp_ratio']:.2f} | {result['shoal_tg']:.1f} | "
+                  f"{result['llama_cpp_tg']:.1f} | {result['tg_ratio']:.2f} | {limit:.1f} | "
                   f"{result['shoal_tg'] / limit:.0%} | {shoal['rss_end_mib']:.0f} "
                   f"({shoal['file_mib']:.0f} + {shoal['kv_mib']:.0f}) |", flush=True)
+    if repack:
+        print("\nShoal, weights repacked at load vs the file's layout (model_bench --interleave 1|0):\n")
+        print("| model | threads | pp repacked | pp file layout | tg repacked | tg file layout |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in results:
+            print(f"| {r['model']} | {r['threads']} | {r['shoal_pp']:.1f} | {r['file_layout_pp']:.1f} "
+                  f"| {r['shoal_tg']:.1f} | {r['file_layout_tg']:.1f} |")
+    elif args.repack:
+        print(f"\n(no repacked vs file layout table: {NO_REPACK})")
     if args.json:
-        args.json.write_text(json.dumps({"bandwidth": bandwidth, "results": results}, indent=1))
+        args.json.write_text(json.dumps(
+            {"cpu": cpu, "llama_cpp_build": llama_cpp_build_info(), "bandwidth": bandwidth, "pp": args.pp,
+             "tg": args.tg, "tg_depth": depth, "reps": args.reps, "results": results}, indent=1))
     return 0
 
 

@@ -1,19 +1,30 @@
 #!/usr/bin/env python3
 """Serving benchmark, like vLLM's `bench serve`: many concurrent streaming requests
-against Shoal's scheduler (gRPC, `shoal scheduler`) and llama.cpp's server
-(llama-cpp-python's OpenAI server), on the same GGUF file, the same prompts and the same
-thread count, in one run. Reports per concurrency level: output tokens/s, requests/s,
-and TTFT / TPOT (time per output token after the first) / end-to-end percentiles.
+against Shoal's scheduler (gRPC, `shoal scheduler`) and llama.cpp's own server
+(`llama-server`, built for this CPU by bench/setup_llama_cpp.sh), on the same GGUF file,
+the same prompts and the same thread count, in one run. Reports per concurrency level:
+output tokens/s, requests/s, and TTFT / TPOT (time per output token after the first) /
+end-to-end percentiles.
 
-Prompts are text (random words from a fixed list, seeded); Shoal gets the token ids
-llama.cpp's own tokenizer gives for them (the same ids Shoal's tokenizer gives, see
-tests/model/tokenizer), llama.cpp gets the text. Both decode greedily and stop at
-end-of-generation or max_tokens, so both produce the same continuations.
+llama-server is started afresh for every concurrency level N with `--parallel N` slots
+and continuous batching, a context of N x (the level's longest prompt + max_tokens,
+rounded up to 256), the same threads for prompt and decode, and driven through its
+OpenAI-compatible streaming /v1/completions. Shoal's `shoal scheduler` runs once, with its
+own admission (`--max-num-seqs`, 4 per compute thread on CPU, unless a --scheduler-flag
+sets it).
 
-  .venv-bench/bin/python bench/serve_bench.py --model FILE [--concurrency 1 4 16 64]
+Prompts are random words from a fixed list, seeded, tokenized once by `shoal tokenize`
+(the ids llama.cpp's tokenizer gives, see tests/model/tokenizer; checked against
+llama-server's /tokenize on the first prompt of every level); both servers get the same
+token ids, decode greedily and, by default, ignore end-of-generation, so every request
+yields exactly --max-tokens tokens on both (--stop-at-eos: stop at end-of-generation).
+
+  bench/setup_llama_cpp.sh      # build/llama.cpp/bin/llama-server
+  .venv/bin/python bench/serve_bench.py --model FILE [--concurrency 1 4 16 64]
       [--num-requests 64] [--prompt-words 100] [--max-tokens 64] [--threads 2]
       [--shared-prefix-words 0] [--skip-llama-cpp] [--json out.json]
       [--shoal BINARY] [--stubs DIR] [--scheduler-flag=--device=cuda:0]
+      [--llama-server BINARY] [--llama-server-flag="--flash-attn on"]
 
 --shoal and --stubs (Python gRPC stubs generated beforehand) let it run where the
 binary lives elsewhere and grpc_tools is missing: bench/gpu_run.sh on a lent GPU machine.
@@ -27,7 +38,9 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,8 +53,11 @@ from pathlib import Path
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 import grpc  # noqa: E402
 
+import bench_env  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SHOAL = ROOT / "build/cli/shoal"  # --shoal
+LLAMA_SERVER = ROOT / "build/llama.cpp/bin/llama-server"  # --llama-server
 WORDS = ("the of and to in is was for on that with as by at from his her it an were are "
          "which this be or had not but have one all their they new first time after two "
          "year city river music school family history war film team game world state "
@@ -97,7 +113,7 @@ class ShoalServer:
         self.proc = subprocess.Popen(
             [str(SHOAL), "scheduler", "--model", model, "--port", "0",
              "--metrics-port", "0", "--threads", str(threads), *extra],
-            stderr=subprocess.PIPE, text=True)
+            stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
         self.grpc = self.http = None
         while not (self.grpc and self.http):
             line = self.proc.stderr.readline()
@@ -123,11 +139,12 @@ class ShoalServer:
         with urllib.request.urlopen(f"http://{self.http}/metrics", timeout=10) as r:
             return r.read().decode()
 
-    def request(self, tokens, max_tokens):
+    def request(self, tokens, max_tokens, ignore_eos=True):
         self.counter += 1
         req = self.pb.SchedulerGenerateRequest(
             request_id=f"bench-{self.counter}-{random.random()}", prompt_token_ids=tokens,
-            sampling=self.ipb.SamplingParams(temperature=0.0, max_tokens=max_tokens))
+            sampling=self.ipb.SamplingParams(temperature=0.0, max_tokens=max_tokens,
+                                             ignore_eos=ignore_eos))
         start = time.perf_counter()
         ttft, n = None, 0
         for msg in self.stub.Generate(req, timeout=3600):
@@ -141,53 +158,106 @@ class ShoalServer:
         self.proc.wait(timeout=120)
 
 
-class LlamaCppServer:
-    def __init__(self, model, threads, port=18731):
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-             "--port", str(port), "--n_threads", str(threads), "--n_threads_batch", str(threads),
-             "--n_ctx", "4096", "--interrupt_requests", "False"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/v1/models", timeout=2)
-                return
-            except Exception:
-                time.sleep(0.2)
-        raise RuntimeError("llama.cpp server did not start")
+def die_with_parent():
+    """preexec_fn: the server gets SIGTERM when this script dies (Linux), so a crash or a
+    timeout leaves no server behind holding the port, the memory or our stdout."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
-    def request(self, text, max_tokens):
-        body = json.dumps({"prompt": text, "max_tokens": max_tokens, "temperature": 0.0,
-                           "stream": True}).encode()
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaCppServer:
+    """llama.cpp's own `llama-server` (bench/setup_llama_cpp.sh builds it) with `slots`
+    parallel slots and continuous batching, `ctx_per_slot` tokens of context each, driven
+    through its OpenAI-compatible /v1/completions with SSE streaming and token-id prompts."""
+
+    def __init__(self, model, threads, slots, ctx_per_slot, extra):
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="llama-server-", suffix=".log",
+                                               delete=False)
+        self.cmd = [str(LLAMA_SERVER), "--model", model, "--host", "127.0.0.1",
+                    "--port", str(port), "--threads", str(threads),
+                    "--threads-batch", str(threads), "--parallel", str(slots),
+                    "--cont-batching", "--ctx-size", str(slots * ctx_per_slot),
+                    "--no-webui", *[word for flag in extra for word in shlex.split(flag)]]
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=die_with_parent)
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                # 503 while the model loads, 200 once every slot is ready.
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except Exception:
+                pass
+            time.sleep(0.2)
+        self.log.seek(0)
+        log = self.log.read()[-3000:]
+        self.stop()
+        raise RuntimeError("llama-server did not start: " + " ".join(self.cmd) + "\n" + log)
+
+    def tokenize(self, text):
+        body = json.dumps({"content": text, "add_special": True}).encode()
+        req = urllib.request.Request(self.url + "/tokenize", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())["tokens"]
+
+    def request(self, tokens, max_tokens, ignore_eos):
+        # The same token ids Shoal gets (BOS included; llama-server adds nothing to an
+        # id prompt), greedy, n_predict tokens unless ignore_eos is off and EOS comes.
+        body = json.dumps({"prompt": tokens, "max_tokens": max_tokens, "n_predict": max_tokens,
+                           "ignore_eos": ignore_eos, "temperature": 0.0, "stream": True,
+                           "stream_options": {"include_usage": True}}).encode()
         req = urllib.request.Request(self.url + "/v1/completions", data=body,
                                      headers={"Content-Type": "application/json"})
         start = time.perf_counter()
-        ttft, n = None, 0
+        ttft, n, usage = None, 0, None
         with urllib.request.urlopen(req, timeout=3600) as resp:
             for raw in resp:
                 line = raw.decode().strip()
                 if not line.startswith("data: ") or line == "data: [DONE]":
                     continue
-                choice = json.loads(line[6:])["choices"][0]
-                if choice.get("finish_reason") is None:  # one token per chunk; the last has none
+                chunk = json.loads(line[6:])
+                if chunk.get("usage"):
+                    usage = chunk["usage"].get("completion_tokens")
+                if "prompt_progress" in chunk or not chunk.get("choices"):
+                    continue
+                if chunk["choices"][0].get("finish_reason") is None:  # one chunk per token
                     if ttft is None:
                         ttft = time.perf_counter() - start
                     n += 1
-        return {"ttft": ttft or 0.0, "e2e": time.perf_counter() - start, "tokens": n}
+        return {"ttft": ttft or 0.0, "e2e": time.perf_counter() - start,
+                "tokens": usage if usage is not None else n}
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+        self.log.close()
+        os.unlink(self.log.name)
 
 
-def shoal_run_decode_rate(model, prompts, max_tokens, threads):
+def shoal_run_decode_rate(model, prompts, max_tokens, threads, ignore_eos):
     """Median decode tokens/s of `shoal run` (no server) on the same prompts."""
     rates = []
     for text in prompts:
         out = subprocess.run([str(SHOAL), "run", "--model", model, "--prompt",
                               text, "-n", str(max_tokens), "--temperature", "0", "--threads",
-                              str(threads)], capture_output=True, text=True, check=True).stderr
+                              str(threads), *(["--ignore-eos"] if ignore_eos else [])],
+                             capture_output=True, text=True, check=True).stderr
         m = re.search(r"generated: (\d+) tokens in ([\d.]+) s", out)
         if m and int(m.group(1)) > 1:
             rates.append((int(m.group(1)) - 1) / float(m.group(2)))
@@ -209,20 +279,79 @@ def fmt(row):
             f"p99 {row['tpot'].get('p99', 0) * 1e3:6.1f} ms")
 
 
-def llama_cpp_tokenizer(model):
-    import llama_cpp
-    vocab = llama_cpp.Llama(model_path=model, vocab_only=True, verbose=False)
-    return lambda text: vocab.tokenize(text.encode(), add_bos=True, special=False)
-
-
 def shoal_tokenizer(model):
-    """`shoal tokenize` (the same ids as llama.cpp's, see tests/model/tokenizer), for runs
-    without llama-cpp-python installed."""
+    """`shoal tokenize` (the same ids as llama.cpp's, see tests/model/tokenizer)."""
     def tokenize(text):
         out = subprocess.run([str(SHOAL), "tokenize", "--model", model, text],
                              capture_output=True, text=True, check=True).stdout
         return [int(t) for t in out.split()]
     return tokenize
+
+
+def per_slot_context(token_lists, max_tokens):
+    """Context per llama-server slot: the longest prompt plus max_tokens, rounded up to
+    256 (llama.cpp pads to 256 anyway)."""
+    need = max(len(t) for t in token_lists) + max_tokens + 8
+    return (need + 255) // 256 * 256
+
+
+def run_llama_cpp_level(args, c, tokens, prompts):
+    """One concurrency level against a fresh llama-server with c slots."""
+    server = LlamaCppServer(args.model, args.threads, c, per_slot_context(tokens, args.max_tokens),
+                            args.llama_server_flag)
+    try:
+        theirs = server.tokenize(prompts[0])
+        if theirs != tokens[0]:
+            print(f"warning: llama-server tokenizes the first prompt differently "
+                  f"({len(theirs)} ids against shoal tokenize's {len(tokens[0])}); both get "
+                  f"shoal's ids", flush=True)
+        server.request(tokens[0][:8], 2, True)  # warm-up: first touch of weights and KV
+        row = run_load(lambda i: server.request(tokens[i], args.max_tokens, not args.stop_at_eos),
+                       tokens, c)
+    finally:
+        server.stop()
+    return row | {"server": "llama.cpp", "concurrency": c, "slots": c,
+                  "ctx_size": c * per_slot_context(tokens, args.max_tokens)}
+
+
+def run_shoal_config(args, name, server, tokens, prompts, report, ignore_eos):
+    """Every concurrency level against one running `shoal scheduler`; with the default
+    config, each level against llama-server right after Shoal's."""
+    # A warm-up request: first-touch of the weights and KV pages.
+    server.request(tokens[args.concurrency[0]][0][:8], 2)
+    for c in args.concurrency:
+        row = run_load(lambda i: server.request(tokens[c][i], args.max_tokens, ignore_eos),
+                       tokens[c], c)
+        row |= {"server": name, "concurrency": c}
+        report["runs"].append(row)
+        print(f"{name:22s} c={c:3d}  {fmt(row)}", flush=True)
+        if name == "shoal" and not args.skip_llama_cpp:
+            # The peer's level right after Shoal's (Shoal's server idles meanwhile), so
+            # the machine's drift over minutes hits both alike.
+            row = run_llama_cpp_level(args, c, tokens[c], prompts[c])
+            report["runs"].append(row)
+            print(f"{'llama.cpp':22s} c={c:3d}  {fmt(row)}", flush=True)
+    report[f"{name}_step_overhead_share"] = step_overhead_share(server.metrics())
+    print(f"{name}: scheduler overhead {report[f'{name}_step_overhead_share']:.1%} of step time")
+
+
+def summary_table(report, levels):
+    def run(server, c):
+        rows = [r for r in report["runs"] if r["server"] == server and r["concurrency"] == c]
+        return rows[0] if rows else None
+    lines = ["| streams | Shoal tok/s | llama.cpp tok/s | ratio | Shoal TTFT p50 | "
+             "llama.cpp TTFT p50 | Shoal TPOT p50 | llama.cpp TPOT p50 |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in levels:
+        s, l = run("shoal", c), run("llama.cpp", c)
+        if not (s and l):
+            continue
+        lines.append(
+            f"| {c} | {s['output_tokens_per_s']:.1f} | {l['output_tokens_per_s']:.1f} | "
+            f"{s['output_tokens_per_s'] / l['output_tokens_per_s']:.2f}x | "
+            f"{s['ttft']['p50'] * 1e3:.0f} ms | {l['ttft']['p50'] * 1e3:.0f} ms | "
+            f"{s['tpot'].get('p50', 0) * 1e3:.1f} ms | {l['tpot'].get('p50', 0) * 1e3:.1f} ms |")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -234,13 +363,20 @@ def main() -> int:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--shared-prefix-words", type=int, default=0)
+    p.add_argument("--stop-at-eos", action="store_true",
+                   help="stop at end-of-generation (default: ignore it, on both servers)")
     p.add_argument("--skip-llama-cpp", action="store_true")
     p.add_argument("--shoal-run-reference", type=int, default=0, metavar="N",
                    help="also time `shoal run` on N of the prompts (the 1-stream reference)")
     p.add_argument("--scheduler-flag", action="append", default=[], metavar="FLAG",
                    help="passed to `shoal scheduler` (repeatable), e.g. --scheduler-flag=--max-num-batched-tokens=256")
+    p.add_argument("--llama-server-flag", action="append", default=[], metavar="FLAG",
+                   help="passed to llama-server (repeatable, split at spaces: llama.cpp takes no "
+                        "--flag=value), e.g. --llama-server-flag='--flash-attn on'")
     p.add_argument("--json", type=Path)
     p.add_argument("--shoal", type=Path, help="the shoal binary (default build/cli/shoal)")
+    p.add_argument("--llama-server", type=Path,
+                   help="the llama-server binary (default build/llama.cpp/bin/llama-server)")
     p.add_argument("--stubs", type=Path, help="pre-generated gRPC stubs instead of grpc_tools")
     p.add_argument("--write-stubs", type=Path, metavar="DIR",
                    help="only generate the stubs into DIR and exit")
@@ -251,11 +387,16 @@ def main() -> int:
         return 0
     if not args.model:
         p.error("--model is required")
+    global SHOAL, LLAMA_SERVER
     if args.shoal:
-        global SHOAL
         SHOAL = args.shoal.resolve()
+    if args.llama_server:
+        LLAMA_SERVER = args.llama_server.resolve()
+    if not args.skip_llama_cpp and not LLAMA_SERVER.exists():
+        p.error(f"{LLAMA_SERVER} is missing: run bench/setup_llama_cpp.sh (or --skip-llama-cpp)")
 
-    tokenize = shoal_tokenizer(args.model) if args.skip_llama_cpp else llama_cpp_tokenizer(args.model)
+    print(bench_env.describe(), flush=True)
+    tokenize = shoal_tokenizer(args.model)
     # Fresh prompts for every concurrency level (the shared prefix stays the same), so
     # no level finds the previous level's prompts in a prefix cache.
     prompts = {c: make_prompts(args.num_requests, args.prompt_words, args.shared_prefix_words,
@@ -263,9 +404,16 @@ def main() -> int:
     with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # a process each
         tokens = {c: list(pool.map(tokenize, prompts[c])) for c in args.concurrency}
     lengths = [len(t) for c in args.concurrency for t in tokens[c]]
+    ignore_eos = not args.stop_at_eos
     print(f"{args.num_requests} prompts per level of {statistics.fmean(lengths):.0f} tokens on "
-          f"average, max_tokens {args.max_tokens}, {args.threads} threads", flush=True)
-    report = {"model": args.model, "runs": [],
+          f"average, max_tokens {args.max_tokens}{' (EOS ignored)' if ignore_eos else ''}, "
+          f"{args.threads} threads", flush=True)
+    if not args.skip_llama_cpp:
+        print(f"llama-server: --parallel N --cont-batching, --ctx-size N x per-slot context, "
+              f"--threads {args.threads} --threads-batch {args.threads} "
+              f"{' '.join(args.llama_server_flag + [''])}(restarted for each level N)", flush=True)
+    report = {"model": args.model, "runs": [], "cpu": bench_env.cpu_description(),
+              "llama_cpp_build": bench_env.llama_cpp_build_info(),
               "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
 
     configs = [("shoal", args.scheduler_flag)]
@@ -275,33 +423,20 @@ def main() -> int:
     # --scheduler-flag sets it: requests over it wait, like a server with that many slots.
     for name, flags in configs:
         server = ShoalServer(args.model, args.threads, flags, args.stubs)
-        # A warm-up request: first-touch of the weights and KV pages.
-        server.request(tokens[args.concurrency[0]][0][:8], 2)
-        for c in args.concurrency:
-            row = run_load(lambda i: server.request(tokens[c][i], args.max_tokens), tokens[c], c)
-            row |= {"server": name, "concurrency": c}
-            report["runs"].append(row)
-            print(f"{name:22s} c={c:3d}  {fmt(row)}", flush=True)
-        report[f"{name}_step_overhead_share"] = step_overhead_share(server.metrics())
-        print(f"{name}: scheduler overhead {report[f'{name}_step_overhead_share']:.1%} of step time")
-        server.stop()
+        try:
+            run_shoal_config(args, name, server, tokens, prompts, report, ignore_eos)
+        finally:
+            server.stop()
     if args.shoal_run_reference:
         c = args.concurrency[0]
         rate = shoal_run_decode_rate(args.model, prompts[c][:args.shoal_run_reference],
-                                     args.max_tokens, args.threads)
+                                     args.max_tokens, args.threads, ignore_eos)
         served = [r for r in report["runs"] if r["server"] == "shoal" and r["concurrency"] == c][0]
         report["shoal_run_decode_tokens_per_s"] = rate
         print(f"shoal run: decode {rate:.1f} tok/s; shoal scheduler at c={c}: "
               f"{1 / served['tpot']['p50']:.1f} tok/s (1 / p50 TPOT)", flush=True)
     if not args.skip_llama_cpp:
-        server = LlamaCppServer(args.model, args.threads)
-        server.request("warm up", 2)
-        for c in args.concurrency:
-            row = run_load(lambda i: server.request(prompts[c][i], args.max_tokens), prompts[c], c)
-            row |= {"server": "llama.cpp", "concurrency": c}
-            report["runs"].append(row)
-            print(f"{'llama.cpp':22s} c={c:3d}  {fmt(row)}", flush=True)
-        server.stop()
+        print("\n" + summary_table(report, args.concurrency), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
