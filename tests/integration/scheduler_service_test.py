@@ -80,7 +80,10 @@ class RandomModelTest(unittest.TestCase):
             generate(self.server.stub, greedy("twin", [4], 2))
         self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
         self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)
-        self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)  # a no-op
+        try:  # a no-op: OK while the request is still live, NOT_FOUND once it has ended
+            self.server.stub.Cancel(pb().CancelRequest(request_id="twin"), timeout=10)
+        except grpc.RpcError as e:
+            self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
         reasons = [m.finish.reason for m in stream if m.HasField("finish")]
         import shoal.v1.inference_pb2 as inference_pb2
         self.assertEqual(reasons, [inference_pb2.FINISH_REASON_CANCELLED])
