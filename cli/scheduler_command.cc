@@ -65,8 +65,8 @@ absl::StatusOr<scheduler::EngineCoreConfig> EngineConfig(const v1::RegisterRespo
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
                       .max_num_seqs = MaxNumSeqsFromFlag(engine),
                       .long_prefill_token_threshold =
-                          absl::GetFlag(FLAGS_long_prefill_token_threshold),
-                      .max_waiting = absl::GetFlag(FLAGS_max_waiting)};
+                          absl::GetFlag(FLAGS_long_prefill_token_threshold)};
+  config.max_waiting = absl::GetFlag(FLAGS_max_waiting);
   config.block_size = absl::GetFlag(FLAGS_block_size);
   config.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
   config.model_name = std::filesystem::path(path).stem().string();

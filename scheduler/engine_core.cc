@@ -63,6 +63,7 @@ absl::Status EngineCoreConfig::Validate() const {
     return absl::InvalidArgumentError("the model's vocabulary or context length is invalid");
   }
   if (max_unread_tokens < 1) return absl::InvalidArgumentError("max_unread_tokens must be >= 1");
+  if (max_waiting < 1) return absl::InvalidArgumentError("max_waiting must be >= 1");
   SchedulerConfig s = scheduler;
   s.max_model_len = limits.max_model_len;
   return s.Validate();
@@ -123,7 +124,7 @@ absl::StatusOr<std::shared_ptr<RequestStream>> EngineCore::Submit(
   if (live_.contains(request->id)) {
     return absl::AlreadyExistsError(fmt::format("request id '{}' is already in use", request->id));
   }
-  if (num_queued_ >= config_.scheduler.max_waiting) {
+  if (num_queued_ >= config_.max_waiting) {
     metrics_.overload_rejections.Increment();
     return WithRetryAfter(
         absl::ResourceExhaustedError(fmt::format(

@@ -51,6 +51,9 @@ struct EngineCoreConfig {
   RequestLimits limits;    // from the model: context length, vocabulary, EOG tokens
   int64_t num_kv_blocks = 0;  // what the workers reported
   int64_t kv_cache_bytes = 0;  // what the workers hold, for metrics and Stats
+  // Requests waiting (preempted ones included) beyond which Submit refuses new ones
+  // with ResourceExhausted and a retry-after.
+  int64_t max_waiting = 4096;
   // A request whose consumer leaves more tokens than this unread (a client that stopped
   // reading its stream) is aborted, so a stalled stream cannot buffer without bound.
   int64_t max_unread_tokens = 4096;

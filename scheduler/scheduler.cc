@@ -22,7 +22,6 @@ absl::Status SchedulerConfig::Validate() const {
   if (max_model_len < 2) {
     return absl::InvalidArgumentError(fmt::format("max_model_len must be >= 2, not {}", max_model_len));
   }
-  if (max_waiting < 1) return absl::InvalidArgumentError("max_waiting must be >= 1");
   return absl::OkStatus();
 }
 

@@ -36,10 +36,6 @@ struct SchedulerConfig {
   int64_t long_prefill_token_threshold = 0;
   // The model's context length: prompt plus output never exceed it.
   int64_t max_model_len = 0;
-  // Requests waiting (preempted ones included) beyond which the engine refuses new
-  // ones at submission (EngineCore::Submit). AddRequest itself never refuses for
-  // capacity: a request accepted at the door must not fail later.
-  int64_t max_waiting = 4096;
 
   absl::Status Validate() const;
 };
@@ -81,7 +77,8 @@ class Scheduler {
   Scheduler(const SchedulerConfig& config, KvCacheManager& kv);
 
   // Queues a validated request (see request_validation.h). AlreadyExists for an id in
-  // use.
+  // use. Never refuses for capacity: the bound on waiting work is the engine's, at
+  // submission (EngineCoreConfig::max_waiting), so an accepted request never fails here.
   absl::Status AddRequest(std::unique_ptr<Request> request);
   // Removes a waiting or running request, freeing its blocks; NotFound if unknown.
   absl::StatusOr<FinishedRequest> AbortRequest(const std::string& id,

@@ -254,7 +254,6 @@ class UsageTest(unittest.TestCase):
         self.assertIn("usage: shoal COMMAND", result.stderr)
 
 
-
 class HelpAndCpuLevelTest(unittest.TestCase):
     """`shoal COMMAND --help`, SHOAL_CPU_LEVEL, and the newline that ends `shoal run`."""
 
@@ -275,11 +274,6 @@ class HelpAndCpuLevelTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, command + result.stderr)
             self.assertIn(f"usage: shoal {command}", result.stdout)
             self.assertIn(flag, result.stdout, command)
-
-    def test_scheduler_help_lists_max_num_seqs(self):
-        result = shoal("scheduler", "--help")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertRegex(result.stdout, r"--max[-_]num[-_]seqs")
 
     def test_bad_cpu_level_is_a_clear_error(self):
         env = dict(os.environ, SHOAL_CPU_LEVEL="bogus")

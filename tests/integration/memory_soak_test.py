@@ -73,6 +73,8 @@ class MemorySoakTest(unittest.TestCase):
                 list(pool.map(run, range(REQUESTS)))
             self.assertEqual(done[0], REQUESTS, "the soak ran out of time")
             growth = samples[REQUESTS] - samples[WARM_UP]
+            print(f"RSS {samples[WARM_UP]} -> {samples[REQUESTS]} KiB over requests "
+                  f"{WARM_UP}..{REQUESTS}: {growth:+d} KiB; KV cache {kv_bytes / 2**20:.1f} MiB")
             self.assertLess(growth, ALLOWED_GROWTH_KIB,
                             f"RSS grew {growth} KiB over {REQUESTS - WARM_UP} requests "
                             f"({samples[WARM_UP]} -> {samples[REQUESTS]} KiB)")

@@ -60,6 +60,7 @@ struct EngineOptions {
   SchedulerConfig scheduler = {};
   bool prefix_caching = true;
   int64_t max_unread_tokens = 4096;
+  int64_t max_waiting = 4096;
   absl::Notification* kill_worker = nullptr;  // set: the worker fails once it is notified
 };
 
@@ -80,6 +81,7 @@ std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
   EngineCoreConfig config{.scheduler = options.scheduler,
                           .block_size = 16,
                           .enable_prefix_caching = options.prefix_caching,
+                          .max_waiting = options.max_waiting,
                           .max_unread_tokens = options.max_unread_tokens};
   EXPECT_OK(config.SetFromRegistration(*registered));
   engine->vocab = config.limits.vocab_size;
@@ -282,7 +284,10 @@ TEST(EngineCoreTest, DrainAbortsWhatIsLeftRetryablyAndRefusesNewWork) {
 // Under KV pressure few requests run, so requests wait; beyond max_waiting, Submit
 // refuses with a retry-after, and every request it accepted finishes normally.
 TEST(EngineCoreTest, OverloadIsRefusedAtSubmitAndNeverFailsAnAcceptedRequest) {
-  auto engine = MakeEngine("llama", 12, {.max_num_seqs = 32, .max_waiting = 3});
+  auto engine = MakeEngine({.model_path = ::shoal::testing::TestModelPath("llama", "f32"),
+                            .max_kv_blocks = 12,
+                            .scheduler = {.max_num_seqs = 32},
+                            .max_waiting = 3});
   std::mt19937 rng(3);
   std::vector<std::shared_ptr<RequestStream>> accepted;
   int refused = 0;

@@ -315,8 +315,8 @@ TEST(SchedulerTest, LowerPriorityValuesRunFirst) {
 
 // The waiting bound is the engine's, at submission: the scheduler takes every request
 // it is handed (one refused here would fail after its caller was told it was accepted).
-TEST(SchedulerTest, DuplicateIdsAreRefusedAndTheQueueBoundIsNotTheSchedulers) {
-  Harness h({.max_num_batched_tokens = 8, .max_num_seqs = 1, .max_waiting = 2}, 8);
+TEST(SchedulerTest, DuplicateIdsAreRefusedAndEveryOtherRequestIsTaken) {
+  Harness h({.max_num_batched_tokens = 8, .max_num_seqs = 1}, 8);
   h.Add("a", Prompt(2, 1), 1);
   auto dup = std::make_unique<Request>();
   dup->id = "a";
