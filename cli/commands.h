@@ -13,6 +13,8 @@ int RunTokenize(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
 int RunScheduler(const std::vector<std::string>& args);
 int RunSelftest(const std::vector<std::string>& args);
+int RunServe(const std::vector<std::string>& args);
+int RunRouter(const std::vector<std::string>& args);
 
 }  // namespace shoal::cli
 

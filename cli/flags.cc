@@ -35,9 +35,35 @@ ABSL_FLAG(float, repetition_penalty, 1.0f, "run: penalty on repeated tokens (1: 
 ABSL_FLAG(float, presence_penalty, 0.0f, "run: OpenAI presence penalty");
 ABSL_FLAG(float, frequency_penalty, 0.0f, "run: OpenAI frequency penalty");
 ABSL_FLAG(int64_t, seed, -1, "run: sampling seed (-1: random)");
-// Servers (scheduler now; router and serve later).
+// Servers.
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on (0.0.0.0: every interface)");
-ABSL_FLAG(int32_t, port, 50061, "scheduler: gRPC port (0: any free port, printed at start)");
+ABSL_FLAG(int32_t, port, -1,
+          "port to listen on: the scheduler's gRPC port (default 50061), the HTTP API's for serve "
+          "and router (default 8080); 0: any free port, printed at start");
+ABSL_FLAG(int32_t, grpc_port, 50051,
+          "serve, router: port of the public gRPC API, shoal.v1.Inference (0: any free port; "
+          "-1: none)");
+ABSL_FLAG(std::string, served_model_name, "",
+          "serve, router: comma-separated names clients may use for the model (default: the "
+          "file's name); responses carry the first");
+ABSL_FLAG(std::vector<std::string>, scheduler, {},
+          "router: HOST:PORT of a scheduler (shoal scheduler); repeat or separate with commas "
+          "for several replicas");
+ABSL_FLAG(int32_t, http_threads, 1, "serve, router: threads serving HTTP connections");
+ABSL_FLAG(int32_t, max_connections, 4096,
+          "serve, router: open HTTP connections beyond which new ones get 503");
+ABSL_FLAG(int64_t, max_request_bytes, 16 << 20,
+          "serve, router: largest HTTP request body (bigger ones get 413)");
+ABSL_FLAG(double, http_request_timeout_seconds, 30,
+          "serve, router: time a client has to send a whole request (and to keep an idle "
+          "connection open)");
+ABSL_FLAG(double, http_write_timeout_seconds, 60,
+          "serve, router: time a client has to take each part of a response (a stream whose "
+          "client stopped reading is dropped after it)");
+ABSL_FLAG(double, sse_keepalive_seconds, 15,
+          "serve, router: interval of keep-alive comments in a stream that waits");
+ABSL_FLAG(std::string, log_format, "text", "serve, router: log lines as text or json");
+ABSL_FLAG(std::string, log_level, "info", "serve, router: debug, info, warn or error");
 ABSL_FLAG(int32_t, metrics_port, 9561,
           "HTTP port for /health, /ready and /metrics (0: any free port, printed at start)");
 ABSL_FLAG(int32_t, world, 1, "scheduler: workers per replica (1: one in-process CPU worker)");

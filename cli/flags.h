@@ -4,6 +4,7 @@
 #define SHOAL_CLI_FLAGS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/flags/declare.h"
 
@@ -46,5 +47,16 @@ ABSL_DECLARE_FLAG(bool, enable_prefix_caching);
 ABSL_DECLARE_FLAG(double, kv_memory_fraction);
 ABSL_DECLARE_FLAG(int64_t, max_kv_blocks);
 ABSL_DECLARE_FLAG(double, drain_seconds);
+ABSL_DECLARE_FLAG(int32_t, grpc_port);
+ABSL_DECLARE_FLAG(std::string, served_model_name);
+ABSL_DECLARE_FLAG(std::vector<std::string>, scheduler);
+ABSL_DECLARE_FLAG(int32_t, http_threads);
+ABSL_DECLARE_FLAG(int32_t, max_connections);
+ABSL_DECLARE_FLAG(int64_t, max_request_bytes);
+ABSL_DECLARE_FLAG(double, http_request_timeout_seconds);
+ABSL_DECLARE_FLAG(double, http_write_timeout_seconds);
+ABSL_DECLARE_FLAG(double, sse_keepalive_seconds);
+ABSL_DECLARE_FLAG(std::string, log_format);
+ABSL_DECLARE_FLAG(std::string, log_level);
 
 #endif  // SHOAL_CLI_FLAGS_H_

@@ -50,6 +50,26 @@ const std::vector<Command>& Commands() {
         "long_prefill_token_threshold", "max_waiting", "block_size", "enable_prefix_caching",
         "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
        shoal::cli::RunScheduler},
+      {"serve",
+       "router, scheduler and worker in one process, the OpenAI HTTP API on --port and the "
+       "gRPC API on --grpc-port: shoal serve [--model FILE] [--host H] [--port P] "
+       "[--grpc-port G] [--threads T] [--served-model-name NAMES]",
+       {"model", "host", "port", "grpc_port", "served_model_name", "http_threads",
+        "max_connections", "max_request_bytes", "http_request_timeout_seconds",
+        "http_write_timeout_seconds", "sse_keepalive_seconds", "log_format", "log_level",
+        "threads", "device", "bf16_weights", "gpu_memory_fraction", "interleave_weights",
+        "max_num_batched_tokens", "max_num_seqs", "long_prefill_token_threshold", "max_waiting",
+        "block_size", "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks",
+        "drain_seconds"},
+       shoal::cli::RunServe},
+      {"router",
+       "the front door alone, in front of shoal scheduler processes: shoal router --scheduler "
+       "HOST:PORT [--scheduler ...] [--model FILE] [--host H] [--port P] [--grpc-port G]",
+       {"scheduler", "model", "host", "port", "grpc_port", "served_model_name", "http_threads",
+        "max_connections", "max_request_bytes", "http_request_timeout_seconds",
+        "http_write_timeout_seconds", "sse_keepalive_seconds", "log_format", "log_level",
+        "drain_seconds"},
+       shoal::cli::RunRouter},
       {"selftest",
        "every op and whole-model forwards on a backend against the CPU reference: "
        "shoal selftest --backend cuda [--device-index K] [--models A.gguf,B.gguf] [--seed S]",
@@ -168,10 +188,37 @@ void NormalizeFlagNames(int argc, char** argv, std::vector<std::string>& storage
   }
 }
 
+// `--scheduler A --scheduler B` lists replicas; absl keeps only the last occurrence of a
+// flag, so the values are joined into one `--scheduler=A,B` before parsing.
+std::vector<char*> JoinRepeatedSchedulerFlags(int argc, char** argv, std::string& joined) {
+  std::vector<char*> out;
+  std::vector<std::string> values;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--scheduler" && i + 1 < argc) {
+      values.emplace_back(argv[++i]);
+    } else if (arg.starts_with("--scheduler=")) {
+      values.emplace_back(arg.substr(12));
+    } else {
+      out.push_back(argv[i]);
+    }
+  }
+  if (!values.empty()) {
+    joined = "--scheduler=";
+    for (size_t k = 0; k < values.size(); ++k) joined += (k ? "," : "") + values[k];
+    out.push_back(joined.data());
+  }
+  return out;
+}
+
 int main(int argc, char** argv) {
   if (!ApplyCpuLevelCap()) return 2;
   std::vector<std::string> normalized;
   NormalizeFlagNames(argc, argv, normalized);
+  std::string joined_schedulers;
+  std::vector<char*> args = JoinRepeatedSchedulerFlags(argc, argv, joined_schedulers);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   absl::SetProgramUsageMessage("shoal COMMAND [flags]: LLM serving (see README.md)");
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help") {
     PrintUsage();

@@ -6,6 +6,9 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(fmt REQUIRED)
+# Debian's spdlog is built on the same external fmt (SPDLOG_FMT_EXTERNAL, libfmt9), so
+# there is one fmt in the process.
+find_package(spdlog REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 

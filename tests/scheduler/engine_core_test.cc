@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
-#include "cli/in_process_worker_client.h"
+#include "inprocess/in_process_worker_client.h"
 #include "common/status_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -66,7 +66,7 @@ struct EngineOptions {
 
 std::unique_ptr<Engine> MakeEngine(const EngineOptions& options) {
   auto engine = std::make_unique<Engine>();
-  std::unique_ptr<WorkerClient> worker = std::make_unique<cli::InProcessWorkerClient>(
+  std::unique_ptr<WorkerClient> worker = std::make_unique<inprocess::InProcessWorkerClient>(
       worker::EngineOptions{.threads = 2, .kv = {.type = kernels::KvType::kF32}});
   if (options.kill_worker != nullptr) {
     worker = std::make_unique<FailingWorker>(std::move(worker), options.kill_worker);

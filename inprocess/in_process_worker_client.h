@@ -1,15 +1,18 @@
 // The scheduler's WorkerClient for a worker in the same process (`shoal serve`,
 // `shoal scheduler --world 1`): calls go straight to a worker::StepExecutor, on the
 // scheduler's step thread, with no RPC.
-#ifndef SHOAL_CLI_IN_PROCESS_WORKER_CLIENT_H_
-#define SHOAL_CLI_IN_PROCESS_WORKER_CLIENT_H_
+//
+// Threads: the engine core's step thread owns it once the engine is created (Register
+// runs before, on the caller's thread).
+#ifndef SHOAL_INPROCESS_IN_PROCESS_WORKER_CLIENT_H_
+#define SHOAL_INPROCESS_IN_PROCESS_WORKER_CLIENT_H_
 
 #include <memory>
 
 #include "scheduler/worker_client.h"
 #include "worker/step/step_executor.h"
 
-namespace shoal::cli {
+namespace shoal::inprocess {
 
 class InProcessWorkerClient final : public scheduler::WorkerClient {
  public:
@@ -37,6 +40,6 @@ class InProcessWorkerClient final : public scheduler::WorkerClient {
   std::unique_ptr<worker::StepExecutor> executor_;
 };
 
-}  // namespace shoal::cli
+}  // namespace shoal::inprocess
 
-#endif  // SHOAL_CLI_IN_PROCESS_WORKER_CLIENT_H_
+#endif  // SHOAL_INPROCESS_IN_PROCESS_WORKER_CLIENT_H_

@@ -1,0 +1,90 @@
+#include "cli/local_engine.h"
+
+#include <filesystem>
+
+#include "absl/flags/flag.h"
+#include "cli/engine_flags.h"
+#include "cli/flags.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "inprocess/in_process_worker_client.h"
+
+namespace shoal::cli {
+namespace {
+
+// --max-num-seqs 0 (the default) with the in-process CPU worker: 4 per compute thread.
+// On CPU a step's cost grows with every sequence in it while throughput stops growing
+// near this size (2 threads: 8 running give 255-290 tok/s on Gemma 3 270M like 64 do,
+// at a fraction of the time per token; docs/benchmarks.md), so admitting more only
+// slows every stream. A GPU worker batches wide: vLLM's 256.
+int64_t MaxNumSeqsFromFlag(const worker::EngineOptions& engine) {
+  const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
+  if (flag != 0) return flag;
+  return engine.device.kind == worker::DeviceKind::kCuda ? 256 : 4 * int64_t{engine.threads};
+}
+
+absl::StatusOr<v1::RegisterResponse> RegisterWorker(inprocess::InProcessWorkerClient& worker,
+                                                    const std::string& path,
+                                                    const worker::EngineOptions& engine) {
+  v1::RegisterRequest request;
+  request.set_model_path(path);
+  request.set_rank(0);
+  request.set_world_size(1);
+  request.set_kv_block_size(absl::GetFlag(FLAGS_block_size));
+  // --kv-memory-fraction of RAM for a CPU worker, --gpu-memory-fraction of a GPU's.
+  request.set_memory_fraction(static_cast<float>(engine.kv.memory_fraction));
+  request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
+  request.set_max_num_batched_tokens(
+      static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
+  request.set_max_num_seqs(static_cast<int32_t>(MaxNumSeqsFromFlag(engine)));
+  return worker.Register(request);
+}
+
+absl::StatusOr<scheduler::EngineCoreConfig> EngineConfig(const v1::RegisterResponse& registration,
+                                                         const std::string& path,
+                                                         const worker::EngineOptions& engine) {
+  scheduler::EngineCoreConfig config;
+  config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
+                      .max_num_seqs = MaxNumSeqsFromFlag(engine),
+                      .long_prefill_token_threshold =
+                          absl::GetFlag(FLAGS_long_prefill_token_threshold)};
+  config.max_waiting = absl::GetFlag(FLAGS_max_waiting);
+  config.block_size = absl::GetFlag(FLAGS_block_size);
+  config.enable_prefix_caching = absl::GetFlag(FLAGS_enable_prefix_caching);
+  config.model_name = std::filesystem::path(path).stem().string();
+  // Everything about the model comes from the worker's registration.
+  SHOAL_RETURN_IF_ERROR(config.SetFromRegistration(registration));
+  return config;
+}
+
+}  // namespace
+
+int PortFromFlag(int default_port) {
+  const int port = absl::GetFlag(FLAGS_port);
+  return port < 0 ? default_port : port;
+}
+
+absl::StatusOr<LocalEngine> StartLocalEngine(const std::string& path,
+                                             prometheus::Registry& registry, const char* role) {
+  LocalEngine local;
+  SHOAL_ASSIGN_OR_RETURN(const worker::EngineOptions engine_options, EngineOptionsFromFlags());
+  auto worker = std::make_unique<inprocess::InProcessWorkerClient>(engine_options);
+  SHOAL_ASSIGN_OR_RETURN(local.registration, RegisterWorker(*worker, path, engine_options));
+  SHOAL_ASSIGN_OR_RETURN(local.config, EngineConfig(local.registration, path, engine_options));
+  SHOAL_ASSIGN_OR_RETURN(local.engine,
+                         scheduler::EngineCore::Create(local.config, std::move(worker), registry));
+  const scheduler::EngineCoreConfig& config = local.config;
+  std::fprintf(stderr,
+               "shoal %s: %s on %s; %lld KV blocks of %lld tokens (%.1f MiB, committed), "
+               "context %lld; max_num_batched_tokens %lld, max_num_seqs %lld, prefix caching %s\n",
+               role, config.model_name.c_str(), local.registration.device().c_str(),
+               static_cast<long long>(config.num_kv_blocks), static_cast<long long>(config.block_size),
+               static_cast<double>(config.kv_cache_bytes) / (1 << 20),
+               static_cast<long long>(local.engine->max_model_len()),
+               static_cast<long long>(config.scheduler.max_num_batched_tokens),
+               static_cast<long long>(config.scheduler.max_num_seqs),
+               config.enable_prefix_caching ? "on" : "off");
+  return local;
+}
+
+}  // namespace shoal::cli

@@ -1,0 +1,67 @@
+// shoal serve: router, scheduler and worker in one process, like llama-server: the
+// OpenAI HTTP API (and /health, /ready, /metrics) on --port, the public gRPC API on
+// --grpc-port, and the engine behind them in-process (no gRPC hop). SIGTERM or SIGINT
+// drains: /ready fails, new connections are refused, in-flight requests get
+// --drain-seconds to finish, then the process exits 0.
+#include <csignal>
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/local_engine.h"
+#include "cli/model_path.h"
+#include "cli/server_options.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "common/status_util.h"
+#include "inprocess/in_process_scheduler_client.h"
+#include "router/router.h"
+
+namespace shoal::cli {
+namespace {
+
+absl::Status Serve() {
+  SHOAL_RETURN_IF_ERROR(InitLoggingFromFlags("serve"));
+  SHOAL_ASSIGN_OR_RETURN(const std::string path, ResolveModelPath(absl::GetFlag(FLAGS_model)));
+  const sigset_t signals = BlockTerminationSignals();
+
+  prometheus::Registry registry;  // outlives the engine and the router
+  SHOAL_ASSIGN_OR_RETURN(LocalEngine local, StartLocalEngine(path, registry, "serve"));
+  scheduler::EngineCore& engine = *local.engine;
+  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<router::ServedModel> model,
+                         router::ServedModel::Open(path, ServedModelNamesFromFlag()));
+  std::vector<std::unique_ptr<router::SchedulerClient>> replicas;
+  replicas.push_back(std::make_unique<inprocess::InProcessSchedulerClient>(engine));
+  SHOAL_ASSIGN_OR_RETURN(router::RouterOptions options, RouterOptionsFromFlags());
+  options.healthy = [&engine] { return engine.healthy(); };
+  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<router::Router> router,
+                         router::Router::Start(options, std::move(model), std::move(replicas),
+                                               registry));
+  AnnounceListening(options, *router);
+
+  const int signal = WaitForTermination(signals);
+  SHOAL_LOG_INFO("{}: draining for up to {} s", strsignal(signal),
+                 absl::GetFlag(FLAGS_drain_seconds));
+  DrainRouter(*router, absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  engine.Drain(absl::ZeroDuration());
+  SHOAL_LOG_INFO("stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "shoal serve: unexpected argument '%s'\n", args[0].c_str());
+    return 2;
+  }
+  const absl::Status status = Serve();
+  if (!status.ok()) {
+    std::fprintf(stderr, "shoal serve: %s\n", MessageOf(status).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace shoal::cli
