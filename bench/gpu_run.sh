@@ -12,7 +12,7 @@
 #      --bf16-weights) and on this machine's CPUs, in one run: the bundled models and the
 #      0.5B llama-shaped benchmark model, written here by bench/make_bench_models.py
 #      (model_speed.txt)
-#   6. serving: bench/serve_bench.py against `shoal scheduler --device cuda:0` on the 0.5B
+#   6. serving: bench/serve_bench.py against `shoal serve --device cuda:0` (its OpenAI API) on the 0.5B
 #      model at 1, 16 and 64 concurrent streams, and on the CPUs at 16 (serve_*.txt)
 # Logs go to $OUT for docs/gpu-validation.md: seven files (the device tool brings back
 # eight at most).

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Serving benchmark, like vLLM's `bench serve`: many concurrent streaming requests
-against Shoal's scheduler (gRPC, `shoal scheduler`) and llama.cpp's own server
+against Shoal (`shoal serve` through its OpenAI API by default; with --shoal-protocol
+grpc, `shoal scheduler` directly, without the router) and llama.cpp's own server
 (`llama-server`, built for this CPU by bench/setup_llama_cpp.sh), on the same GGUF file,
 the same prompts and the same thread count, in one run. Reports per concurrency level:
 output tokens/s, requests/s, and TTFT / TPOT (time per output token after the first) /
@@ -9,7 +10,7 @@ end-to-end percentiles.
 llama-server is started afresh for every concurrency level N with `--parallel N` slots
 and continuous batching, a context of N x (the level's longest prompt + max_tokens,
 rounded up to 256), the same threads for prompt and decode, and driven through its
-OpenAI-compatible streaming /v1/completions. Shoal's `shoal scheduler` runs once, with its
+OpenAI-compatible streaming /v1/completions, like `shoal serve`. Shoal runs once, with its
 own admission (`--max-num-seqs`, 4 per compute thread on CPU, unless a --scheduler-flag
 sets it).
 
@@ -158,6 +159,66 @@ class ShoalServer:
         self.proc.wait(timeout=120)
 
 
+def openai_stream_completion(url, tokens, max_tokens, ignore_eos):
+    """One streamed /v1/completions request with token-id prompts, greedy, as vLLM's
+    `bench serve` sends it: {"ttft", "e2e", "tokens"} (tokens from the usage chunk)."""
+    # The same token ids for every server (BOS included; neither adds one to an id
+    # prompt). max_tokens and ignore_eos as vLLM names them; n_predict for llama-server.
+    body = json.dumps({"prompt": tokens, "max_tokens": max_tokens, "n_predict": max_tokens,
+                       "ignore_eos": ignore_eos, "temperature": 0.0, "stream": True,
+                       "stream_options": {"include_usage": True}}).encode()
+    req = urllib.request.Request(url + "/v1/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    start = time.perf_counter()
+    ttft, n, usage = None, 0, None
+    with urllib.request.urlopen(req, timeout=3600) as resp:
+        for raw in resp:
+            line = raw.decode().strip()
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if chunk.get("usage"):
+                usage = chunk["usage"].get("completion_tokens")
+            if "prompt_progress" in chunk or not chunk.get("choices"):
+                continue
+            if chunk["choices"][0].get("finish_reason") is None:  # text of new tokens
+                if ttft is None:
+                    ttft = time.perf_counter() - start
+                n += 1
+    return {"ttft": ttft or 0.0, "e2e": time.perf_counter() - start,
+            "tokens": usage if usage is not None else n}
+
+
+class ShoalHttpServer:
+    """`shoal serve` (router, scheduler and worker in one process), driven through its
+    OpenAI-compatible streaming /v1/completions exactly like llama-server."""
+
+    def __init__(self, model, threads, extra):
+        self.proc = subprocess.Popen(
+            [str(SHOAL), "serve", "--model", model, "--port", "0", "--grpc-port", "-1",
+             "--threads", str(threads), "--log-level", "warn", *extra],
+            stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
+        self.url = None
+        while not self.url:
+            line = self.proc.stderr.readline()
+            if not line:
+                raise RuntimeError("shoal serve did not start")
+            if m := re.match(r"http listening on (\S+)", line):
+                self.url = "http://" + m.group(1)
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def metrics(self):
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def request(self, tokens, max_tokens, ignore_eos=True):
+        return openai_stream_completion(self.url, tokens, max_tokens, ignore_eos)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=120)
+
+
 def die_with_parent():
     """preexec_fn: the server gets SIGTERM when this script dies (Linux), so a crash or a
     timeout leaves no server behind holding the port, the memory or our stdout."""
@@ -216,31 +277,7 @@ class LlamaCppServer:
             return json.loads(r.read())["tokens"]
 
     def request(self, tokens, max_tokens, ignore_eos):
-        # The same token ids Shoal gets (BOS included; llama-server adds nothing to an
-        # id prompt), greedy, n_predict tokens unless ignore_eos is off and EOS comes.
-        body = json.dumps({"prompt": tokens, "max_tokens": max_tokens, "n_predict": max_tokens,
-                           "ignore_eos": ignore_eos, "temperature": 0.0, "stream": True,
-                           "stream_options": {"include_usage": True}}).encode()
-        req = urllib.request.Request(self.url + "/v1/completions", data=body,
-                                     headers={"Content-Type": "application/json"})
-        start = time.perf_counter()
-        ttft, n, usage = None, 0, None
-        with urllib.request.urlopen(req, timeout=3600) as resp:
-            for raw in resp:
-                line = raw.decode().strip()
-                if not line.startswith("data: ") or line == "data: [DONE]":
-                    continue
-                chunk = json.loads(line[6:])
-                if chunk.get("usage"):
-                    usage = chunk["usage"].get("completion_tokens")
-                if "prompt_progress" in chunk or not chunk.get("choices"):
-                    continue
-                if chunk["choices"][0].get("finish_reason") is None:  # one chunk per token
-                    if ttft is None:
-                        ttft = time.perf_counter() - start
-                    n += 1
-        return {"ttft": ttft or 0.0, "e2e": time.perf_counter() - start,
-                "tokens": usage if usage is not None else n}
+        return openai_stream_completion(self.url, tokens, max_tokens, ignore_eos)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -315,7 +352,7 @@ def run_llama_cpp_level(args, c, tokens, prompts):
 
 
 def run_shoal_config(args, name, server, tokens, prompts, report, ignore_eos):
-    """Every concurrency level against one running `shoal scheduler`; with the default
+    """Every concurrency level against one running Shoal server; with the default
     config, each level against llama-server right after Shoal's."""
     # A warm-up request: first-touch of the weights and KV pages.
     server.request(tokens[args.concurrency[0]][0][:8], 2)
@@ -366,10 +403,13 @@ def main() -> int:
     p.add_argument("--stop-at-eos", action="store_true",
                    help="stop at end-of-generation (default: ignore it, on both servers)")
     p.add_argument("--skip-llama-cpp", action="store_true")
+    p.add_argument("--shoal-protocol", choices=["http", "grpc"], default="http",
+                   help="http: `shoal serve` through its OpenAI API, like llama-server (end to "
+                        "end, the default); grpc: `shoal scheduler` directly (no router)")
     p.add_argument("--shoal-run-reference", type=int, default=0, metavar="N",
                    help="also time `shoal run` on N of the prompts (the 1-stream reference)")
     p.add_argument("--scheduler-flag", action="append", default=[], metavar="FLAG",
-                   help="passed to `shoal scheduler` (repeatable), e.g. --scheduler-flag=--max-num-batched-tokens=256")
+                   help="passed to `shoal serve` or `shoal scheduler` (repeatable), e.g. --scheduler-flag=--max-num-batched-tokens=256")
     p.add_argument("--llama-server-flag", action="append", default=[], metavar="FLAG",
                    help="passed to llama-server (repeatable, split at spaces: llama.cpp takes no "
                         "--flag=value), e.g. --llama-server-flag='--flash-attn on'")
@@ -419,10 +459,13 @@ def main() -> int:
     configs = [("shoal", args.scheduler_flag)]
     if args.shared_prefix_words:
         configs.append(("shoal-no-prefix-cache", args.scheduler_flag + ["--enable-prefix-caching=false"]))
-    # `shoal scheduler`'s own --max-num-seqs (4 per thread on CPU) unless a
+    # Shoal's own --max-num-seqs (4 per thread on CPU) unless a
     # --scheduler-flag sets it: requests over it wait, like a server with that many slots.
     for name, flags in configs:
-        server = ShoalServer(args.model, args.threads, flags, args.stubs)
+        if args.shoal_protocol == "http":
+            server = ShoalHttpServer(args.model, args.threads, flags)
+        else:
+            server = ShoalServer(args.model, args.threads, flags, args.stubs)
         try:
             run_shoal_config(args, name, server, tokens, prompts, report, ignore_eos)
         finally:
@@ -433,7 +476,7 @@ def main() -> int:
                                      args.max_tokens, args.threads, ignore_eos)
         served = [r for r in report["runs"] if r["server"] == "shoal" and r["concurrency"] == c][0]
         report["shoal_run_decode_tokens_per_s"] = rate
-        print(f"shoal run: decode {rate:.1f} tok/s; shoal scheduler at c={c}: "
+        print(f"shoal run: decode {rate:.1f} tok/s; shoal served at c={c}: "
               f"{1 / served['tpot']['p50']:.1f} tok/s (1 / p50 TPOT)", flush=True)
     if not args.skip_llama_cpp:
         print("\n" + summary_table(report, args.concurrency), flush=True)

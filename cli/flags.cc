@@ -62,8 +62,8 @@ ABSL_FLAG(double, http_write_timeout_seconds, 60,
           "client stopped reading is dropped after it)");
 ABSL_FLAG(double, sse_keepalive_seconds, 15,
           "serve, router: interval of keep-alive comments in a stream that waits");
-ABSL_FLAG(std::string, log_format, "text", "serve, router: log lines as text or json");
-ABSL_FLAG(std::string, log_level, "info", "serve, router: debug, info, warn or error");
+ABSL_FLAG(std::string, log_format, "text", "serve, router, scheduler: log lines as text or json");
+ABSL_FLAG(std::string, log_level, "info", "serve, router, scheduler: debug, info, warn or error");
 ABSL_FLAG(int32_t, metrics_port, 9561,
           "HTTP port for /health, /ready and /metrics (0: any free port, printed at start)");
 ABSL_FLAG(int32_t, world, 1, "scheduler: workers per replica (1: one in-process CPU worker)");

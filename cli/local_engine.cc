@@ -65,7 +65,7 @@ int PortFromFlag(int default_port) {
 }
 
 absl::StatusOr<LocalEngine> StartLocalEngine(const std::string& path,
-                                             prometheus::Registry& registry, const char* role) {
+                                             prometheus::Registry& registry) {
   LocalEngine local;
   SHOAL_ASSIGN_OR_RETURN(const worker::EngineOptions engine_options, EngineOptionsFromFlags());
   auto worker = std::make_unique<inprocess::InProcessWorkerClient>(engine_options);
@@ -74,16 +74,13 @@ absl::StatusOr<LocalEngine> StartLocalEngine(const std::string& path,
   SHOAL_ASSIGN_OR_RETURN(local.engine,
                          scheduler::EngineCore::Create(local.config, std::move(worker), registry));
   const scheduler::EngineCoreConfig& config = local.config;
-  std::fprintf(stderr,
-               "shoal %s: %s on %s; %lld KV blocks of %lld tokens (%.1f MiB, committed), "
-               "context %lld; max_num_batched_tokens %lld, max_num_seqs %lld, prefix caching %s\n",
-               role, config.model_name.c_str(), local.registration.device().c_str(),
-               static_cast<long long>(config.num_kv_blocks), static_cast<long long>(config.block_size),
-               static_cast<double>(config.kv_cache_bytes) / (1 << 20),
-               static_cast<long long>(local.engine->max_model_len()),
-               static_cast<long long>(config.scheduler.max_num_batched_tokens),
-               static_cast<long long>(config.scheduler.max_num_seqs),
-               config.enable_prefix_caching ? "on" : "off");
+  SHOAL_LOG_INFO(
+      "{} on {}; {} KV blocks of {} tokens ({:.1f} MiB, committed), context {}; "
+      "max_num_batched_tokens {}, max_num_seqs {}, prefix caching {}",
+      config.model_name, local.registration.device(), config.num_kv_blocks, config.block_size,
+      static_cast<double>(config.kv_cache_bytes) / (1 << 20), local.engine->max_model_len(),
+      config.scheduler.max_num_batched_tokens, config.scheduler.max_num_seqs,
+      config.enable_prefix_caching ? "on" : "off");
   return local;
 }
 

@@ -24,8 +24,7 @@ struct LocalEngine {
 // Loads `path` and starts the engine; its metrics go to `registry`, which must outlive
 // it. Logs the engine's size and settings.
 absl::StatusOr<LocalEngine> StartLocalEngine(const std::string& path,
-                                             prometheus::Registry& registry,
-                                             const char* role);
+                                             prometheus::Registry& registry);
 
 // --port, or the command's default when it was not given.
 int PortFromFlag(int default_port);

@@ -48,7 +48,7 @@ const std::vector<Command>& Commands() {
        {"model", "host", "port", "metrics_port", "world", "threads", "device", "bf16_weights",
         "gpu_memory_fraction", "interleave_weights", "max_num_batched_tokens", "max_num_seqs",
         "long_prefill_token_threshold", "max_waiting", "block_size", "enable_prefix_caching",
-        "kv_memory_fraction", "max_kv_blocks", "drain_seconds"},
+        "kv_memory_fraction", "max_kv_blocks", "drain_seconds", "log_format", "log_level"},
        shoal::cli::RunScheduler},
       {"serve",
        "router, scheduler and worker in one process, the OpenAI HTTP API on --port and the "

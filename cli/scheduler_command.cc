@@ -17,6 +17,7 @@
 #include "cli/local_engine.h"
 #include "cli/model_path.h"
 #include "cli/server_options.h"
+#include "common/log.h"
 #include "common/status_http_server.h"
 #include "common/status_macros.h"
 #include "common/status_util.h"
@@ -42,8 +43,8 @@ int WaitForSignal(const sigset_t& signals, const scheduler::EngineCore& engine,
     if (signal > 0) return signal;
     if (!marked_unhealthy && !engine.healthy()) {
       server.GetHealthCheckService()->SetServingStatus(false);
-      std::fprintf(stderr, "shoal scheduler: the replica failed (%s); /health now answers 503\n",
-                   engine.failure_message().c_str());
+      SHOAL_LOG_ERROR("the replica failed ({}); /health now answers 503",
+                      engine.failure_message());
       marked_unhealthy = true;
     }
   }
@@ -55,13 +56,14 @@ absl::Status Serve() {
         "--world must be 1: this scheduler runs one worker in-process; worker processes "
         "(shoal worker) are not supported yet");
   }
+  SHOAL_RETURN_IF_ERROR(InitLoggingFromFlags("scheduler"));
   SHOAL_ASSIGN_OR_RETURN(const std::string path, ResolveModelPath(absl::GetFlag(FLAGS_model)));
   // SIGTERM and SIGINT are taken by sigtimedwait below; threads started from here on
   // inherit the mask, so none of them is interrupted.
   const sigset_t signals = BlockTerminationSignals();
 
   prometheus::Registry registry;  // outlives the engine and the HTTP server
-  SHOAL_ASSIGN_OR_RETURN(LocalEngine local, StartLocalEngine(path, registry, "scheduler"));
+  SHOAL_ASSIGN_OR_RETURN(LocalEngine local, StartLocalEngine(path, registry));
   std::unique_ptr<scheduler::EngineCore> engine = std::move(local.engine);
   scheduler::SchedulerService service(*engine);
   grpc::EnableDefaultHealthCheckService(true);
@@ -89,11 +91,12 @@ absl::Status Serve() {
   std::fflush(stderr);
 
   const int signal = WaitForSignal(signals, *engine, *server);
-  std::fprintf(stderr, "shoal scheduler: %s, draining\n", strsignal(signal));
+  SHOAL_LOG_INFO("{}, draining for up to {} s", strsignal(signal),
+                 absl::GetFlag(FLAGS_drain_seconds));
   server->GetHealthCheckService()->SetServingStatus(false);
   engine->Drain(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  std::fprintf(stderr, "shoal scheduler: stopped\n");
+  SHOAL_LOG_INFO("stopped");
   return absl::OkStatus();
 }
 

@@ -27,7 +27,7 @@ absl::Status Serve() {
   const sigset_t signals = BlockTerminationSignals();
 
   prometheus::Registry registry;  // outlives the engine and the router
-  SHOAL_ASSIGN_OR_RETURN(LocalEngine local, StartLocalEngine(path, registry, "serve"));
+  SHOAL_ASSIGN_OR_RETURN(LocalEngine local, StartLocalEngine(path, registry));
   scheduler::EngineCore& engine = *local.engine;
   SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<router::ServedModel> model,
                          router::ServedModel::Open(path, ServedModelNamesFromFlag()));

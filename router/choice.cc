@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "router/utf8.h"
 
 namespace shoal::router {
 
@@ -81,7 +82,7 @@ void Choice::AddToken(int32_t token, const v1::TokenLogprob* logprob, ChoiceDelt
 void Choice::FillTokenText(int32_t id, std::string* token, std::string* bytes) const {
   const absl::StatusOr<std::string_view> piece = model_.tokenizer().TokenToPiece(id, true);
   bytes->assign(piece.ok() ? std::string(*piece) : std::string());
-  *token = *bytes;  // JSON output replaces bytes that are not UTF-8 by U+FFFD
+  *token = ToValidUtf8(*bytes);  // a piece may be part of a character; `bytes` keeps it
 }
 
 void Choice::OnUpstreamFinish(const v1::SchedulerGenerateResponse::Finish& finish,

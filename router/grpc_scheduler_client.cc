@@ -99,10 +99,13 @@ using Connection = GrpcSchedulerClient::Connection;
 
 // What a call and its reactor share; it outlives both. `mu` orders everything: the
 // consumer's Take/Cancel/destructor and gRPC's callbacks. (Lock order: a Connection's
-// mutex before this one.)
+// mutex before this one.) on_ready runs under `callback_mu` alone, never under `mu`:
+// a consumer typically holds its own lock while it calls Take, and takes that same lock
+// in on_ready, so calling on_ready under `mu` would invert the two.
 struct CallState {
+  absl::Mutex callback_mu ABSL_ACQUIRED_BEFORE(mu);
+  std::function<void()> on_ready ABSL_GUARDED_BY(callback_mu);  // cleared by the call's destructor
   absl::Mutex mu;
-  std::function<void()> on_ready ABSL_GUARDED_BY(mu);         // cleared by the call's destructor
   GenerateReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;     // null once its OnDone ran
   v1::SchedulerGenerateResponse pending ABSL_GUARDED_BY(mu);  // received, not taken
   bool has_pending ABSL_GUARDED_BY(mu) = false;
@@ -115,7 +118,8 @@ struct CallState {
   // send it again when the consumer takes a message, which shows the request is live.
   bool resend_cancel ABSL_GUARDED_BY(mu) = false;
 
-  void NotifyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+  void Notify() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&callback_mu);
     if (on_ready) on_ready();
   }
 };
@@ -174,22 +178,25 @@ class GenerateReactor final : public grpc::ClientReadReactor<v1::SchedulerGenera
   }
 
   void OnReadDone(bool ok) override {
-    absl::MutexLock lock(&state_->mu);
-    reading_ = false;
-    if (!ok) {  // the stream is over; its status comes to OnDone
-      ReleaseHoldLocked();
-      return;
+    {
+      absl::MutexLock lock(&state_->mu);
+      reading_ = false;
+      if (!ok) {  // the stream is over; its status comes to OnDone
+        ReleaseHoldLocked();
+        return;
+      }
+      state_->pending.Swap(&response_);  // empty: reads start only once it was taken
+      state_->has_pending = true;
+      if (state_->pending.has_finish()) {
+        state_->finish_received = true;
+        ReleaseHoldLocked();
+      }
     }
-    state_->pending.Swap(&response_);  // empty: reads start only once it was taken
-    state_->has_pending = true;
-    if (state_->pending.has_finish()) {
-      state_->finish_received = true;
-      ReleaseHoldLocked();
-    }
-    state_->NotifyLocked();
+    state_->Notify();  // gRPC runs OnDone only after this reaction returns
   }
 
   void OnDone(const grpc::Status& status) override {
+    bool notify = false;
     {
       absl::MutexLock lock(&state_->mu);
       state_->reactor = nullptr;
@@ -200,9 +207,10 @@ class GenerateReactor final : public grpc::ClientReadReactor<v1::SchedulerGenera
                                           "without a final message",
                                           request_.request_id(), address_))
                                     : FromGrpcStatus(status, context_);
-        state_->NotifyLocked();
+        notify = true;
       }
     }
+    if (notify) state_->Notify();
     std::shared_ptr<Connection> connection = connection_;
     connection->Forget(this);
     delete this;  // the context's channel reference goes before End lets the client go
@@ -252,11 +260,15 @@ class GrpcGenerateCall final : public GenerateCall {
         state_(std::move(state)),
         request_id_(std::move(request_id)) {}
 
-  // After this returns on_ready is never called: callbacks call it under state_->mu.
-  // Never waits: the stream ends on gRPC's threads.
+  // After this returns on_ready is never called: callbacks call it under
+  // state_->callback_mu (this waits for one in progress). Otherwise never waits: the
+  // stream ends on gRPC's threads.
   ~GrpcGenerateCall() override {
+    {
+      absl::MutexLock lock(&state_->callback_mu);
+      state_->on_ready = nullptr;
+    }
     absl::MutexLock lock(&state_->mu);
-    state_->on_ready = nullptr;
     if (state_->reactor != nullptr) state_->reactor->CancelLocked();
   }
 
@@ -343,7 +355,7 @@ std::unique_ptr<GenerateCall> GrpcSchedulerClient::Generate(
     const v1::SchedulerGenerateRequest& request, std::function<void()> on_ready) {
   auto state = std::make_shared<CallState>();
   {
-    absl::MutexLock lock(&state->mu);
+    absl::MutexLock lock(&state->callback_mu);
     state->on_ready = std::move(on_ready);
   }
   auto call = std::make_unique<GrpcGenerateCall>(connection_, state, request.request_id());

@@ -9,6 +9,7 @@
 #include "common/status_util.h"
 #include "router/choice.h"
 #include "router/openai_error.h"
+#include "router/utf8.h"
 
 namespace shoal::router {
 namespace {
@@ -25,7 +26,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     started_ = absl::Now();
     request_id_ = request.request_id().empty() ? context.NewPublicId("gen-")
                                                : request.request_id();
-    model_ = request.model().empty() ? context.model().name() : request.model();
+    model_ = context.model().name();  // the first served name, whatever alias was asked
     return_token_ids_ = request.return_token_ids();
     return_prompt_token_ids_ = request.return_prompt_token_ids();
     absl::Status status = Begin(request);
@@ -260,12 +261,7 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerConte
     absl::StatusOr<std::string> text = context_.model().tokenizer().Decode(
         ids, {.remove_special = request->skip_special_tokens()});
     if (!text.ok()) return InvalidParam("token_ids", MessageOf(text.status()));
-    // Protobuf strings must be UTF-8: ids that split a character end in U+FFFD.
-    std::string valid;
-    model::IncrementalDecoder decoder(context_.model().tokenizer(), !request->skip_special_tokens());
-    for (int32_t id : ids) (void)decoder.Append(id, &valid);
-    decoder.Finish(&valid);
-    response->set_text(text->size() == valid.size() ? *text : valid);
+    response->set_text(ToValidUtf8(*text));
     return absl::OkStatus();
   });
 }

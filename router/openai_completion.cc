@@ -145,9 +145,11 @@ void OpenAiCompletion::AppendChoiceEvents(ChoiceState& state, const ChoiceDelta&
   out += SseEvent(ChunkJson(setup_.header, {.index = choice.index(),
                                             .text = delta.text,
                                             .logprobs = has_logprobs ? &delta.logprobs : nullptr,
-                                            .text_offset = state.text_chars,
+                                            .text_offset = state.token_chars,
                                             .end = ending ? &end : nullptr}));
-  state.text_chars += CountCodePoints(delta.text);
+  // Offsets count the tokens' texts, as the complete response's do (a token's text may
+  // be held back from `text` while a character is unfinished).
+  for (const v1::TokenLogprob& lp : delta.logprobs) state.token_chars += CountCodePoints(lp.token());
   if (ending) state.end_sent = true;
 }
 

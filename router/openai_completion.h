@@ -50,7 +50,7 @@ class OpenAiCompletion final : public DeferredResponse {
     std::unique_ptr<Choice> choice;
     std::string text;                        // non-streamed: all of it
     std::vector<v1::TokenLogprob> logprobs;  // non-streamed: all of them
-    int64_t text_chars = 0;                  // streamed: characters sent (text_offset)
+    int64_t token_chars = 0;  // streamed: characters of the tokens sent (text_offset)
     bool opened = false;                     // streamed: the role chunk went out
     bool end_sent = false;                   // streamed: the finish chunk went out
   };

@@ -52,7 +52,7 @@ absl::Status CheckBodyModel(const BodyJson& body, const RouterContext& context) 
 
 HandlerResult OpenAiRoutes::Handle(const HttpRequest& request) {
   const std::string& path = request.path;
-  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool get = request.method == "GET";
   const bool post = request.method == "POST";
   if (path == "/v1/chat/completions" && post) {
     return Completion(request, OpenAiEndpoint::kChatCompletions);
@@ -108,7 +108,7 @@ HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint e
       .header = {.endpoint = endpoint,
                  .id = context_.NewPublicId(chat ? "chatcmpl-" : "cmpl-"),
                  .created = absl::ToUnixSeconds(arrival),
-                 .model = model_name.empty() ? context_.model().name() : model_name},
+                 .model = context_.model().name()},  // the first served name, like vLLM
       .internal_id_prefix = context_.NewInternalPrefix(),
       .arrival_unix_nanos = absl::ToUnixNanos(arrival),
       .on_inflight_change = context_.on_inflight_change()};

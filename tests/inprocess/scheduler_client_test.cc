@@ -278,6 +278,37 @@ TEST_P(SchedulerClientTest, ConsumerThatNeverTakesIsBounded) {
   std::printf("a stream nobody read stopped after %zu tokens\n", out.tokens.size());
 }
 
+// The router's reactors hold their own lock while they Take, and take that lock in
+// on_ready: a client that called on_ready under its own lock would invert the two (the
+// gRPC client once did, and absl's deadlock detector aborted the router).
+TEST_P(SchedulerClientTest, OnReadyMayTakeTheLockTheConsumerHoldsWhileTaking) {
+  auto h = MakeHarness({.step_delay = absl::Milliseconds(1)});
+  absl::Mutex consumer_mu;
+  int64_t wakeups = 0;
+  std::unique_ptr<router::GenerateCall> call = h->client().Generate(
+      MakeRequest("locked", Prompt(8), 30), [&consumer_mu, &wakeups] {
+        absl::MutexLock lock(&consumer_mu);
+        ++wakeups;
+      });
+  std::vector<int32_t> tokens;
+  bool finished = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (!finished && absl::Now() < deadline) {
+    absl::MutexLock lock(&consumer_mu);
+    v1::SchedulerGenerateResponse r;
+    while (call->Take(r)) {
+      tokens.insert(tokens.end(), r.token_ids().begin(), r.token_ids().end());
+      finished |= r.has_finish();
+    }
+    const int64_t seen = wakeups;
+    auto woken = [&wakeups, seen]() { return wakeups > seen; };
+    if (!finished) consumer_mu.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(finished);
+  EXPECT_THAT(tokens, ElementsAreArray(FakeGenerate(Prompt(8), 30)));
+  call.reset();  // must not wait on, or deadlock with, an on_ready in progress
+}
+
 TEST_P(SchedulerClientTest, StatsReportReady) {
   auto h = MakeHarness({.num_kv_blocks = 100, .context_length = 1024});
   ASSERT_OK_AND_ASSIGN(const v1::StatsResponse stats, h->client().Stats(absl::Seconds(5)));

@@ -33,14 +33,15 @@ def free_loopback_port() -> int:
 
 
 class Prometheus:
-    """A Prometheus server on loopback scraping one target every second."""
+    """A Prometheus server on loopback scraping its targets (job "shoal") every second."""
 
-    def __init__(self, target: str):
+    def __init__(self, *targets: str):
         self.dir = Path(tempfile.mkdtemp(prefix="shoal-prometheus-"))
+        target_list = ", ".join(f"'{t}'" for t in targets)
         (self.dir / "prometheus.yml").write_text(
             f"global:\n  scrape_interval: {SCRAPE_INTERVAL_S}s\n  scrape_timeout: {SCRAPE_INTERVAL_S}s\n"
             f"scrape_configs:\n  - job_name: shoal\n    static_configs:\n"
-            f"      - targets: ['{target}']\n")
+            f"      - targets: [{target_list}]\n")
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         for _ in range(5):
             self.address = f"127.0.0.1:{free_loopback_port()}"
