@@ -120,10 +120,34 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(server_.options.max_body_bytes));
     stream_.expires_after(ToChrono(server_.options.request_timeout));
     reading_ = true;
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t bytes) {
-                       self->OnRead(ec, bytes);
-                     });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                              self->OnHeader(ec, bytes);
+                            });
+  }
+
+  // curl (and others) send `Expect: 100-continue` with a larger body and wait up to a
+  // second for the go-ahead before sending it.
+  void OnHeader(beast::error_code ec, size_t header_bytes) {
+    if (ec) return OnRead(ec, header_bytes);
+    const auto& message = parser_->get();
+    auto read_body = [self = shared_from_this(), header_bytes] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self, header_bytes](beast::error_code ec, size_t bytes) {
+                         self->OnRead(ec, header_bytes + bytes);
+                       });
+    };
+    if (const auto it = message.find(http::field::expect);
+        it != message.end() && beast::iequals(it->value(), "100-continue") && !parser_->is_done()) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                       [self = shared_from_this(), read_body](beast::error_code ec, size_t) {
+                         if (ec) return self->OnRead(ec, 0);
+                         read_body();
+                       });
+      return;
+    }
+    read_body();
   }
 
   void OnRead(beast::error_code ec, size_t bytes) {
@@ -131,20 +155,25 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     if (ec == http::error::body_limit) {
       return WriteError(MakeOpenAiError(
-          413, fmt::format("the request body is larger than {} bytes",
-                           server_.options.max_body_bytes)));
+                            413, fmt::format("the request body is larger than {} bytes",
+                                             server_.options.max_body_bytes)),
+                        static_cast<int64_t>(bytes));
     }
     if (ec == http::error::header_limit) {
       return WriteError(MakeOpenAiError(
-          431, fmt::format("the request headers are larger than {} bytes",
-                           server_.options.max_header_bytes)));
+                            431, fmt::format("the request headers are larger than {} bytes",
+                                             server_.options.max_header_bytes)),
+                        static_cast<int64_t>(bytes));
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == beast::error::timeout || ec == net::error::operation_aborted ||
         ec == net::error::connection_reset) {
       return Close();  // gone, idle too long, or too slow to send its request
     }
-    if (ec) return WriteError(MakeOpenAiError(400, "malformed HTTP request: " + ec.message()));
+    if (ec) {
+      return WriteError(MakeOpenAiError(400, "malformed HTTP request: " + ec.message()),
+                        static_cast<int64_t>(bytes));
+    }
 
     busy_ = true;
     const auto& message = parser_->get();
@@ -188,7 +217,10 @@ class Session : public std::enable_shared_from_this<Session> {
     MarkFirstByte();
     stream_.expires_after(ToChrono(server_.options.write_timeout));
     http::async_write(stream_, *response_,
-                      [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+                      [self = shared_from_this(), exchange = exchange_](beast::error_code ec,
+                                                                        size_t bytes) {
+                        // The exchange may have ended meanwhile (the client left).
+                        if (exchange != self->exchange_) return;
                         self->stream_.expires_never();
                         self->record_.response_bytes += static_cast<int64_t>(bytes);
                         if (ec) {
@@ -201,10 +233,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // A protocol error: answer, then close without reading further requests (lingering
   // briefly so that the client sees the answer rather than a reset).
-  void WriteError(const OpenAiError& error) {
+  void WriteError(const OpenAiError& error, int64_t request_bytes = 0) {
     busy_ = true;
     keep_alive_ = false;
-    if (record_.path.empty()) record_.path = "-";
+    // No request was parsed: the exchange is the answer alone.
+    started_ = SteadyClock::now();
+    first_byte_.reset();
+    record_ = ExchangeRecord{.method = "-", .path = "-", .request_bytes = request_bytes};
     HttpResponse response{.status = error.http_status, .body = error.body};
     WriteResponse(std::move(response));
   }
@@ -248,9 +283,12 @@ class Session : public std::enable_shared_from_this<Session> {
     MarkFirstByte();
     stream_.expires_after(ToChrono(server_.options.write_timeout));
     net::async_write(stream_, net::buffer(out_),
-                     [self = shared_from_this(), last](beast::error_code ec, size_t bytes) {
-                       self->stream_.expires_never();
+                     [self = shared_from_this(), last, exchange = exchange_](beast::error_code ec,
+                                                                             size_t bytes) {
                        self->writing_ = false;
+                       // The exchange may have ended meanwhile (the client left).
+                       if (exchange != self->exchange_) return;
+                       self->stream_.expires_never();
                        self->record_.response_bytes += static_cast<int64_t>(bytes);
                        if (ec) {  // gone, or too slow to read (write_timeout)
                          self->record_.client_gone = true;

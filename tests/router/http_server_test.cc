@@ -156,6 +156,16 @@ TEST_F(HttpServerTest, ServesSeveralRequestsOnOneKeepAliveConnection) {
   EXPECT_EQ(records_[0].path, "/echo");
 }
 
+TEST_F(HttpServerTest, ExpectContinueGetsTheGoAheadBeforeTheBody) {
+  StartServer();
+  tcp::socket socket = Connect();
+  net::write(socket, net::buffer(std::string("POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                             "Expect: 100-continue\r\nContent-Length: 3\r\n\r\n")));
+  EXPECT_THAT(ReadUntil(socket, "\r\n\r\n"), StartsWith("HTTP/1.1 100 Continue\r\n\r\n"));
+  net::write(socket, net::buffer(std::string("abc")));
+  EXPECT_THAT(ReadUntil(socket, "POST /echo 3"), HasSubstr("POST /echo 3"));
+}
+
 TEST_F(HttpServerTest, TooLargeBodyGets413BeforeTheBodyIsSent) {
   StartServer({.max_body_bytes = 4096});
   tcp::socket socket = Connect();
