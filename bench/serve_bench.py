@@ -164,7 +164,8 @@ def openai_stream_completion(url, tokens, max_tokens, ignore_eos):
     `bench serve` sends it: {"ttft", "e2e", "tokens"} (tokens from the usage chunk)."""
     # The same token ids for every server (BOS included; neither adds one to an id
     # prompt). max_tokens and ignore_eos as vLLM names them; n_predict for llama-server.
-    body = json.dumps({"prompt": tokens, "max_tokens": max_tokens, "n_predict": max_tokens,
+    body = json.dumps({"model": "bench", "prompt": tokens, "max_tokens": max_tokens,
+                       "n_predict": max_tokens,
                        "ignore_eos": ignore_eos, "temperature": 0.0, "stream": True,
                        "stream_options": {"include_usage": True}}).encode()
     req = urllib.request.Request(url + "/v1/completions", data=body,
@@ -195,7 +196,8 @@ class ShoalHttpServer:
 
     def __init__(self, model, threads, extra):
         self.proc = subprocess.Popen(
-            [str(SHOAL), "serve", "--model", model, "--port", "0", "--grpc-port", "-1",
+            [str(SHOAL), "serve", "--model", model, "--served-model-name", "bench", "--port", "0",
+             "--grpc-port", "-1",
              "--threads", str(threads), "--log-level", "warn", *extra],
             stderr=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
         self.url = None

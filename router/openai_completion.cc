@@ -140,7 +140,10 @@ void OpenAiCompletion::AppendChoiceEvents(ChoiceState& state, const ChoiceDelta&
   const Choice& choice = *state.choice;
   const bool ending = choice.finished() && choice.error().ok() && !state.end_sent;
   const bool has_logprobs = choice.wants_logprobs() && !delta.logprobs.empty();
-  if (delta.text.empty() && !has_logprobs && !ending) return;
+  // A chunk for every step that produced tokens, even when their text is empty (a
+  // control token, or bytes of an unfinished character), as vLLM sends them: a client
+  // sees each token arrive, and times its first one.
+  if (delta.token_ids.empty() && delta.text.empty() && !ending) return;
   const ChoiceEnd end = EndOf(choice);
   out += SseEvent(ChunkJson(setup_.header, {.index = choice.index(),
                                             .text = delta.text,

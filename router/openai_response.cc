@@ -118,7 +118,7 @@ Json ChunkJson(const ResponseHeader& header, const ChunkContent& content) {
   if (header.endpoint == OpenAiEndpoint::kChatCompletions) {
     Json delta = Json::object();
     if (content.role_first) delta["role"] = "assistant";
-    if (content.role_first || !content.text.empty()) delta["content"] = content.text;
+    delta["content"] = content.text;
     choice["delta"] = std::move(delta);
     choice["logprobs"] = has_logprobs ? ChatLogprobsJson(*content.logprobs) : Json(nullptr);
   } else {

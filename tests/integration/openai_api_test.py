@@ -78,6 +78,7 @@ class ApiCases:
     server: Server
     model: str
     extra_processes = ()
+    arch = ""  # the model's architecture, for cases that need one of its special tokens
 
     @classmethod
     def start_server(cls) -> Server:
@@ -438,6 +439,25 @@ class ApiCases:
         with self.assertRaises(openai.BadRequestError) as e:
             self.complete(max_tokens=2, extra_body={"min_tokens": 3})
         self.assertEqual(e.exception.param, "min_tokens")
+
+    def test_tokens_with_empty_text_still_stream_a_chunk_each(self):
+        # A control token (the model's own end-of-turn text, parsed as special) made the
+        # argmax, EOS ignored: every output token has empty text, yet a client must see
+        # each arrive (and can time the first), as vLLM streams them.
+        eos_text = {"gemma3": "<end_of_turn>", "qwen3": "<|im_end|>"}.get(self.arch)
+        if eos_text is None:
+            self.skipTest("no control token known for this model")
+        token = self.tokenize(prompt=eos_text, add_special_tokens=False)["tokens"][-1]
+        stream = self.complete(max_tokens=6, temperature=0, logit_bias={str(token): 100},
+                               stream=True, stream_options={"include_usage": True},
+                               extra_body={"ignore_eos": True})
+        chunks = list(stream)
+        running = [c for c in chunks if c.choices and c.choices[0].finish_reason is None]
+        # One chunk per step that produced tokens (two tokens may share one when the
+        # client reads slower than they come): at least one before the finish chunk.
+        self.assertGreaterEqual(len(running), 1, "tokens arrived without any chunk")
+        self.assertEqual({c.choices[0].text for c in running}, {""})
+        self.assertEqual(chunks[-1].usage.completion_tokens, 6)
 
     # --- logprobs ---
 
@@ -853,6 +873,7 @@ class GemmaServeTest(ApiCases, unittest.TestCase):
     """`shoal serve` on the real Gemma 3 270M."""
 
     model = "gemma-3-270m-q4_k_m"
+    arch = "gemma3"
 
     @classmethod
     def start_server(cls):
@@ -865,6 +886,7 @@ class RandomModelServeTest(ApiCases, unittest.TestCase):
     two served names."""
 
     model = "qwen-a"
+    arch = "qwen3"
 
     @classmethod
     def start_server(cls):
@@ -916,6 +938,7 @@ class RouterSchedulerTest(ApiCases, unittest.TestCase):
     Gemma 3 (the architecture's built-in chat template)."""
 
     model = "gemma3-q8_0"
+    arch = "gemma3"
 
     def test_a_grpc_generate_leaves_the_router_running(self):
         # The smallest case of a router that aborts ("Potential Mutex deadlock") on a
