@@ -87,3 +87,26 @@ ABSL_FLAG(std::string, backend, "cuda", "selftest: the backend to check against 
 ABSL_FLAG(int32_t, device_index, 0, "selftest: which CUDA device");
 ABSL_FLAG(std::string, models, "",
           "selftest: comma-separated GGUF files whose whole forward passes are compared too");
+// Load generator (shoal bench).
+ABSL_FLAG(std::string, target, "127.0.0.1:8080", "bench: HOST:PORT of the server under test");
+ABSL_FLAG(std::string, protocol, "http",
+          "bench: http (any OpenAI-compatible server, streaming) or grpc (shoal.v1.Inference)");
+ABSL_FLAG(std::string, endpoint, "completions", "bench: completions or chat");
+ABSL_FLAG(int64_t, concurrency, 0,
+          "bench: requests in flight at most; alone, a closed loop at that concurrency");
+ABSL_FLAG(double, request_rate, 0,
+          "bench: open loop at this many requests per second (0: none, a closed loop)");
+ABSL_FLAG(double, burstiness, 1.0,
+          "bench: gamma shape of the arrival gaps (1: Poisson; lower: burstier)");
+ABSL_FLAG(bool, constant_arrivals, false, "bench: fixed gaps of 1/rate instead of random ones");
+ABSL_FLAG(int64_t, num_requests, 100, "bench: requests to send");
+ABSL_FLAG(double, duration, 0, "bench: stop after this many seconds (0: when all are done)");
+ABSL_FLAG(int32_t, input_len, 128, "bench: prompt tokens per request (mean)");
+ABSL_FLAG(int32_t, output_len, 128, "bench: output tokens per request (mean)");
+ABSL_FLAG(double, range_ratio, 0.0, "bench: lengths uniform within +-this fraction of the mean");
+ABSL_FLAG(int32_t, prefix_len, 0, "bench: tokens of a prefix every prompt shares");
+ABSL_FLAG(bool, stop_at_eos, false,
+          "bench: let requests stop at end-of-generation (default: ignore_eos, exact lengths)");
+ABSL_FLAG(std::string, slo, "", "bench: goodput bounds, e.g. ttft=2s,tpot=150ms,e2e=30s");
+ABSL_FLAG(std::string, json, "", "bench: write the report as JSON to this file");
+ABSL_FLAG(double, request_timeout_seconds, 600, "bench: a request's time limit");

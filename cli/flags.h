@@ -58,5 +58,22 @@ ABSL_DECLARE_FLAG(double, http_write_timeout_seconds);
 ABSL_DECLARE_FLAG(double, sse_keepalive_seconds);
 ABSL_DECLARE_FLAG(std::string, log_format);
 ABSL_DECLARE_FLAG(std::string, log_level);
+ABSL_DECLARE_FLAG(std::string, target);
+ABSL_DECLARE_FLAG(std::string, protocol);
+ABSL_DECLARE_FLAG(std::string, endpoint);
+ABSL_DECLARE_FLAG(int64_t, concurrency);
+ABSL_DECLARE_FLAG(double, request_rate);
+ABSL_DECLARE_FLAG(double, burstiness);
+ABSL_DECLARE_FLAG(bool, constant_arrivals);
+ABSL_DECLARE_FLAG(int64_t, num_requests);
+ABSL_DECLARE_FLAG(double, duration);
+ABSL_DECLARE_FLAG(int32_t, input_len);
+ABSL_DECLARE_FLAG(int32_t, output_len);
+ABSL_DECLARE_FLAG(double, range_ratio);
+ABSL_DECLARE_FLAG(int32_t, prefix_len);
+ABSL_DECLARE_FLAG(bool, stop_at_eos);
+ABSL_DECLARE_FLAG(std::string, slo);
+ABSL_DECLARE_FLAG(std::string, json);
+ABSL_DECLARE_FLAG(double, request_timeout_seconds);
 
 #endif  // SHOAL_CLI_FLAGS_H_

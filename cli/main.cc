@@ -70,6 +70,14 @@ const std::vector<Command>& Commands() {
         "http_write_timeout_seconds", "sse_keepalive_seconds", "log_format", "log_level",
         "drain_seconds"},
        shoal::cli::RunRouter},
+      {"bench",
+       "load generator (OpenAI HTTP with SSE, or gRPC): shoal bench --target HOST:PORT "
+       "--protocol http|grpc [--concurrency C] [--request-rate R] [--num-requests N] [--json F]",
+       {"target", "protocol", "endpoint", "model", "served_model_name", "concurrency",
+        "request_rate", "burstiness", "constant_arrivals", "num_requests", "duration",
+        "input_len", "output_len", "range_ratio", "prefix_len", "stop_at_eos", "slo", "json",
+        "request_timeout_seconds", "seed"},
+       shoal::cli::RunBench},
       {"selftest",
        "every op and whole-model forwards on a backend against the CPU reference: "
        "shoal selftest --backend cuda [--device-index K] [--models A.gguf,B.gguf] [--seed S]",
@@ -171,6 +179,24 @@ bool OnlyOwnFlags(const Command& command, int argc, char** argv) {
 }
 
 }  // namespace
+
+namespace shoal::cli {
+
+int RunWithoutArguments(const char* name, const std::vector<std::string>& args,
+                        const std::function<absl::Status()>& body) {
+  if (!args.empty()) {
+    std::fprintf(stderr, "shoal %s: unexpected argument '%s'\n", name, args[0].c_str());
+    return 2;
+  }
+  const absl::Status status = body();
+  if (!status.ok()) {
+    std::fprintf(stderr, "shoal %s: %s\n", name, std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace shoal::cli
 
 // DESIGN.md spells flags with hyphens (--max-num-seqs); absl's names use underscores.
 // Rewrites the name part of every --flag-name[=value] so both spellings work.

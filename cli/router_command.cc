@@ -55,16 +55,7 @@ absl::Status Route() {
 }  // namespace
 
 int RunRouter(const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::fprintf(stderr, "shoal router: unexpected argument '%s'\n", args[0].c_str());
-    return 2;
-  }
-  const absl::Status status = Route();
-  if (!status.ok()) {
-    std::fprintf(stderr, "shoal router: %s\n", MessageOf(status).c_str());
-    return 1;
-  }
-  return 0;
+  return RunWithoutArguments("router", args, Route);
 }
 
 }  // namespace shoal::cli

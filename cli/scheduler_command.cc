@@ -103,16 +103,7 @@ absl::Status Serve() {
 }  // namespace
 
 int RunScheduler(const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::fprintf(stderr, "shoal scheduler: unexpected argument '%s'\n", args[0].c_str());
-    return 2;
-  }
-  const absl::Status status = Serve();
-  if (!status.ok()) {
-    std::fprintf(stderr, "shoal scheduler: %s\n", MessageOf(status).c_str());
-    return 1;
-  }
-  return 0;
+  return RunWithoutArguments("scheduler", args, Serve);
 }
 
 }  // namespace shoal::cli

@@ -5,11 +5,25 @@
 #ifndef SHOAL_BENCH_LOAD_REQUEST_RECORD_H_
 #define SHOAL_BENCH_LOAD_REQUEST_RECORD_H_
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace shoal::bench {
+
+// Seconds since the run began, on a steady clock; shared by the runner and the targets.
+class RunClock {
+ public:
+  RunClock() : origin_(std::chrono::steady_clock::now()) {}
+  double Now() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - origin_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point origin_;
+};
 
 // One request to send. A prompt is token ids (exact lengths, the tokenizer's ids) or
 // text, or a chat conversation (messages as {role, content} pairs).
@@ -41,11 +55,11 @@ struct RequestRecord {
   int64_t index = 0;
   std::string tenant;
   double start = 0;        // when it was sent
-  double first_token = -1; // when the first output token's text arrived; -1: never
+  double first_token = -1; // when the first chunk with output tokens arrived; -1: never
   double end = 0;          // when the response was complete (or failed)
-  // Arrival time of every output chunk after the first (for inter-token latencies). A
-  // chunk carrying k tokens counts as k arrivals at the same time when the target says
-  // how many tokens it carried, else as one.
+  // Arrival time of every chunk that carried output tokens, the first included; the
+  // inter-token latencies are the gaps between successive ones (as vLLM's bench serve
+  // counts them: per chunk).
   std::vector<double> token_times;
   int64_t prompt_tokens = 0;      // from the response's usage when it has one
   int64_t output_tokens = 0;      // from usage, else the chunks counted

@@ -45,20 +45,34 @@ struct Summary {
   int64_t failed = 0;
   // "http 429", "grpc 14", "timeout", "disconnect": counts.
   std::map<std::string, int64_t> errors;
-  double duration = 0;    // seconds, first send to last end
+  double duration = 0;  // seconds: as given to Summarize, else first send to last end
   int64_t prompt_tokens = 0, output_tokens = 0, cached_prompt_tokens = 0;
   double requests_per_s = 0, output_tokens_per_s = 0, total_tokens_per_s = 0;
-  Distribution ttft, tpot, itl, e2e;  // seconds; of completed requests
-  int64_t good = 0;                   // completed within the SLO
-  double goodput = 0;                 // good requests per second
-  std::map<std::string, Summary> tenants;  // when any record has a tenant
+  // Seconds, of completed requests. As vLLM counts them: TTFT of those that produced a
+  // token; TPOT of those with more than one output token; ITL pooled over every gap
+  // between successive token chunks of every completed request.
+  Distribution ttft, tpot, itl, e2e;
+  // Completed within every SLO bound (inclusive). As in vLLM's goodput, a one-token
+  // request's TPOT counts as 0; a request with no token meets no finite TTFT bound.
+  int64_t good = 0;
+  double goodput = 0;  // good requests per second
+  // When any record has a tenant: one summary per tenant (records without one under
+  // ""), over the whole run's duration so the tenants' rates add up.
+  std::map<std::string, Summary> tenants;
 };
 
 // `duration`: the run's wall time (seconds); 0: from the records (first start to last
 // end).
 Summary Summarize(const std::vector<RequestRecord>& records, const Slo& slo, double duration = 0);
 
-// The report's JSON (times in seconds; the documented fields of `shoal bench --json`).
+// The report's JSON, the documented fields of `shoal bench --json`, in this order (times
+// in seconds, rates per second):
+//   "requests", "completed", "failed", "errors": {"http 429": n, ...}, "duration_s",
+//   "prompt_tokens", "output_tokens", "cached_prompt_tokens", "requests_per_s",
+//   "output_tokens_per_s", "total_tokens_per_s", "ttft_s", "tpot_s", "itl_s", "e2e_s"
+//   (each {"mean", "p50", "p90", "p95", "p99", "max", "count"}), "good",
+//   "goodput_requests_per_s", and "tenants": {name: {the same fields but "tenants"}}
+//   ({} when no record has a tenant; records without one are under "").
 nlohmann::ordered_json ToJson(const Summary& summary);
 // The final table, for a terminal (times in milliseconds).
 std::string FormatTable(const Summary& summary, const Slo& slo);

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""`shoal bench` against a real `shoal serve` over both protocols: every request
+completes with exactly the output tokens asked for (ignore_eos), the JSON report has its
+documented fields with sane values, an open loop and a --duration bound work, and a
+target nobody listens on is reported as errors, not a crash.
+
+Run by ctest as: bench_smoke_test.py --shoal build/cli/shoal --testdata build/testdata
+"""
+import json
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+from shoal_processes import Server, parse_test_args
+
+SHOAL = ""
+TESTDATA = Path()
+MODEL = "qwen3-q8_0"
+
+
+def bench(target: str, *flags: str, timeout=120) -> tuple[int, dict, str]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        proc = subprocess.run(
+            [SHOAL, "bench", "--target", target, "--model", str(TESTDATA / "models" / f"{MODEL}.gguf"),
+             "--json", out.name, *flags], capture_output=True, text=True, timeout=timeout)
+        report = json.loads(Path(out.name).read_text() or "{}") if proc.returncode == 0 else {}
+    return proc.returncode, report, proc.stdout + proc.stderr
+
+
+class BenchSmokeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(SHOAL, str(TESTDATA / "models" / f"{MODEL}.gguf"),
+                            "--max-kv-blocks", "512", "--log-level", "warn")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def check_complete_run(self, report: dict, requests: int, output_len: int, input_len: int):
+        s = report["summary"]
+        self.assertEqual((s["requests"], s["completed"], s["failed"]), (requests, requests, 0), s)
+        self.assertEqual(s["output_tokens"], requests * output_len)
+        self.assertGreaterEqual(s["prompt_tokens"], requests * input_len)
+        for key in ("ttft_s", "tpot_s", "e2e_s", "itl_s"):
+            self.assertGreater(s[key]["p50"], 0, key)
+            self.assertGreaterEqual(s[key]["p99"], s[key]["p50"], key)
+        self.assertGreater(s["output_tokens_per_s"], 0)
+        self.assertGreaterEqual(report["load_generator_cpu_s"], 0)
+
+    def test_http_closed_loop(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--concurrency", "4", "--num-requests", "12",
+                                  "--input-len", "16", "--output-len", "6")
+        self.assertEqual(code, 0, log)
+        self.check_complete_run(report, 12, 6, 16)
+        self.assertEqual(report["target"], f"http://{self.server.http_address}/v1/completions")
+
+    def test_http_chat_endpoint(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--endpoint", "chat", "--concurrency", "2",
+                                  "--num-requests", "4", "--input-len", "16", "--output-len", "5")
+        self.assertEqual(code, 0, log)
+        self.check_complete_run(report, 4, 5, 16)
+
+    def test_grpc_closed_loop(self):
+        code, report, log = bench(self.server.grpc_address, "--protocol", "grpc",
+                                  "--concurrency", "4", "--num-requests", "12",
+                                  "--input-len", "16", "--output-len", "6")
+        self.assertEqual(code, 0, log)
+        self.check_complete_run(report, 12, 6, 16)
+
+    def test_open_loop_with_an_slo(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--request-rate", "20", "--num-requests", "10",
+                                  "--input-len", "8", "--output-len", "4",
+                                  "--slo", "ttft=60s,tpot=60s")
+        self.assertEqual(code, 0, log)
+        self.check_complete_run(report, 10, 4, 8)
+        self.assertEqual(report["summary"]["good"], 10)  # a generous SLO every request meets
+
+    def test_duration_bounds_a_run(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--concurrency", "2", "--num-requests", "1000",
+                                  "--input-len", "8", "--output-len", "200",
+                                  "--duration", "2", timeout=60)
+        self.assertEqual(code, 0, log)
+        s = report["summary"]
+        self.assertLess(s["requests"], 1000)
+        self.assertLess(report["wall_s"], 10)
+
+    def test_unreachable_target_is_errors_not_a_crash(self):
+        code, report, log = bench("127.0.0.1:1", "--protocol", "http", "--concurrency", "2",
+                                  "--num-requests", "3", "--input-len", "8", "--output-len", "2")
+        self.assertEqual(code, 0, log)
+        self.assertEqual(report["summary"]["failed"], 3)
+        self.assertEqual(report["summary"]["errors"], {"disconnect": 3})
+
+
+if __name__ == "__main__":
+    SHOAL, TESTDATA, argv = parse_test_args()
+    unittest.main(argv=argv)
