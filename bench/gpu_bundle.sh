@@ -9,8 +9,8 @@
 #               nor the CUDA toolkit's (lib/)
 #   models/     the random-weight test models the self-test compares whole forwards on
 #               (Gemma 3 270M, 241 MiB, is over what can travel)
-#   python/     the gguf package, for bench/make_bench_models.py there, and the gRPC stubs
-#               of proto/ (stubs/), for bench/serve_bench.py without grpc_tools
+#   python/     the gguf package, for bench/make_bench_models.py there (bench/compare.py,
+#               the serving step, needs only the standard library and `shoal bench`)
 # 64 MiB is what may travel in all; the script fails above 56 MiB. Then, with the device
 # tool:
 #   run(command="bench/gpu_run.sh", carry=["build/gpu-bundle"], timeout_s=420)
@@ -54,7 +54,6 @@ tar -czf "$bundle/bin.tar.gz" -C "$staging" .
 rm -rf "$staging"
 for m in "${models[@]}"; do cp "$models_dir/$m.gguf" "$bundle/models/"; done
 cp -r "$gguf_package" "$bundle/python/"
-.venv/bin/python bench/serve_bench.py --write-stubs "$bundle/python/stubs"
 find "$bundle/python" -name __pycache__ -prune -exec rm -rf {} +
 du -sh "$bundle"
 size_kib=$(du -sk "$bundle" | cut -f1)

@@ -12,8 +12,9 @@
 #      --bf16-weights) and on this machine's CPUs, in one run: the bundled models and the
 #      0.5B llama-shaped benchmark model, written here by bench/make_bench_models.py
 #      (model_speed.txt)
-#   6. serving: bench/serve_bench.py against `shoal serve --device cuda:0` (its OpenAI API) on the 0.5B
-#      model at 1, 16 and 64 concurrent streams, and on the CPUs at 16 (serve_*.txt)
+#   6. serving: `shoal bench` (through bench/compare.py --skip-llama-cpp) against
+#      `shoal serve --device cuda:0` (its OpenAI API) on the 0.5B model at 1, 16 and 64
+#      concurrent streams, and on the CPUs at 16 (serve_*.txt)
 # Logs go to $OUT for docs/gpu-validation.md: seven files (the device tool brings back
 # eight at most).
 set -uo pipefail
@@ -64,14 +65,14 @@ PYTHONPATH="$PWD/$bundle/python" timeout 120 python3 bench/make_bench_models.py 
     speed "$model" "cpu $(nproc) threads" --device cpu --threads "$(nproc)"
   done
 } 2>&1 | tee "$out/model_speed.txt"
-serve() {  # name, concurrency levels, scheduler flags...
+serve() {  # name, concurrency levels, `shoal serve` flags...
   local name=$1 levels=$2; shift 2
   local flags=()
-  for flag in "$@"; do flags+=("--scheduler-flag=$flag"); done
+  for flag in "$@"; do flags+=("--shoal-flag=$flag"); done
   # shellcheck disable=SC2086
-  timeout 240 python3 bench/serve_bench.py --model "$bench_models/llama-0.5b-q4_k_m.gguf" \
-    --skip-llama-cpp --shoal "$bin/shoal" --stubs "$bundle/python/stubs" --threads "$(nproc)" \
-    --concurrency $levels --num-requests 64 --max-tokens 64 "${flags[@]}" \
+  timeout 240 python3 bench/compare.py --model "$bench_models/llama-0.5b-q4_k_m.gguf" \
+    --skip-llama-cpp --shoal "$bin/shoal" --threads "$(nproc)" \
+    --concurrency $levels --num-requests 64 --input-len 100 --output-len 64 "${flags[@]}" \
     2>&1 | tee "$out/serve_$name.txt"
 }
 if [ -f "$bench_models/llama-0.5b-q4_k_m.gguf" ]; then

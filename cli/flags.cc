@@ -110,3 +110,31 @@ ABSL_FLAG(bool, stop_at_eos, false,
 ABSL_FLAG(std::string, slo, "", "bench: goodput bounds, e.g. ttft=2s,tpot=150ms,e2e=30s");
 ABSL_FLAG(std::string, json, "", "bench: write the report as JSON to this file");
 ABSL_FLAG(double, request_timeout_seconds, 600, "bench: a request's time limit");
+ABSL_FLAG(std::string, metrics_target, "",
+          "bench: HOST:PORT whose /metrics is scraped before and after the run (default: the "
+          "HTTP target; none: no scrape)");
+ABSL_FLAG(std::string, metrics_path, "/metrics", "bench: the path of the scraped metrics");
+ABSL_FLAG(std::vector<std::string>, ramp_rates, {},
+          "bench: a rate ramp instead of one run: open-loop stages at these request rates, "
+          "ascending, until one breaks --slo; reports the highest rate that held");
+ABSL_FLAG(double, stage_seconds, 30, "bench: arrivals per ramp stage: rate x this");
+ABSL_FLAG(double, min_good_fraction, 0.9,
+          "bench: a ramp stage holds while this fraction of its requests meets --slo");
+ABSL_FLAG(double, max_error_fraction, 0.01,
+          "bench: a ramp stage breaks when more than this fraction of its requests fail");
+ABSL_FLAG(std::string, workload, "random",
+          "bench: random (token-exact random prompts), agent (agents in multi-turn "
+          "conversations over a long shared system prompt and tool list) or sharegpt "
+          "(--dataset-path)");
+ABSL_FLAG(std::string, dataset_path, "", "bench: a ShareGPT JSON or JSONL file");
+ABSL_FLAG(int32_t, agents, 8, "bench, agent workload: concurrent conversations");
+ABSL_FLAG(int32_t, turns, 4, "bench, agent workload: requests per conversation");
+ABSL_FLAG(int32_t, system_prompt_len, 1000, "bench, agent workload: shared system prompt tokens");
+ABSL_FLAG(int32_t, tools, 4, "bench, agent workload: tool definitions in the system message");
+ABSL_FLAG(int32_t, tool_len, 120, "bench, agent workload: tokens per tool definition");
+ABSL_FLAG(int32_t, user_turn_len, 60, "bench, agent workload: tokens per user turn");
+ABSL_FLAG(int32_t, assistant_turn_len, 120,
+          "bench, agent workload: tokens per assistant turn in the history");
+ABSL_FLAG(std::string, tenants, "",
+          "bench: a tenant mix, name:api_key[:weight],...; requests are shared out by weight "
+          "and sent with the tenant's key; statistics per tenant");

@@ -75,5 +75,21 @@ ABSL_DECLARE_FLAG(bool, stop_at_eos);
 ABSL_DECLARE_FLAG(std::string, slo);
 ABSL_DECLARE_FLAG(std::string, json);
 ABSL_DECLARE_FLAG(double, request_timeout_seconds);
+ABSL_DECLARE_FLAG(std::string, metrics_target);
+ABSL_DECLARE_FLAG(std::string, metrics_path);
+ABSL_DECLARE_FLAG(std::vector<std::string>, ramp_rates);
+ABSL_DECLARE_FLAG(double, stage_seconds);
+ABSL_DECLARE_FLAG(double, min_good_fraction);
+ABSL_DECLARE_FLAG(double, max_error_fraction);
+ABSL_DECLARE_FLAG(std::string, workload);
+ABSL_DECLARE_FLAG(std::string, dataset_path);
+ABSL_DECLARE_FLAG(int32_t, agents);
+ABSL_DECLARE_FLAG(int32_t, turns);
+ABSL_DECLARE_FLAG(int32_t, system_prompt_len);
+ABSL_DECLARE_FLAG(int32_t, tools);
+ABSL_DECLARE_FLAG(int32_t, tool_len);
+ABSL_DECLARE_FLAG(int32_t, user_turn_len);
+ABSL_DECLARE_FLAG(int32_t, assistant_turn_len);
+ABSL_DECLARE_FLAG(std::string, tenants);
 
 #endif  // SHOAL_CLI_FLAGS_H_

@@ -76,7 +76,10 @@ const std::vector<Command>& Commands() {
        {"target", "protocol", "endpoint", "model", "served_model_name", "concurrency",
         "request_rate", "burstiness", "constant_arrivals", "num_requests", "duration",
         "input_len", "output_len", "range_ratio", "prefix_len", "stop_at_eos", "slo", "json",
-        "request_timeout_seconds", "seed"},
+        "request_timeout_seconds", "seed", "metrics_target", "metrics_path", "ramp_rates",
+        "stage_seconds", "min_good_fraction", "max_error_fraction", "workload", "dataset_path",
+        "agents", "turns", "system_prompt_len", "tools", "tool_len", "user_turn_len",
+        "assistant_turn_len", "tenants"},
        shoal::cli::RunBench},
       {"selftest",
        "every op and whole-model forwards on a backend against the CPU reference: "

@@ -40,7 +40,15 @@ absl::Status Serve() {
                                                registry));
   AnnounceListening(options, *router);
 
-  const int signal = WaitForTermination(signals);
+  // The engine failing for good: the gRPC health service says NOT_SERVING too (/health
+  // and /ready already answer 503), so that an orchestrator restarts the process.
+  bool marked_unhealthy = false;
+  const int signal = WaitForTermination(signals, [&] {
+    if (marked_unhealthy || engine.healthy()) return;
+    marked_unhealthy = true;
+    router->SetGrpcServing(false);
+    SHOAL_LOG_ERROR("the engine failed ({}); health checks now fail", engine.failure_message());
+  });
   SHOAL_LOG_INFO("{}: draining for up to {} s", strsignal(signal),
                  absl::GetFlag(FLAGS_drain_seconds));
   DrainRouter(*router, absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));

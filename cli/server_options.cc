@@ -53,10 +53,12 @@ sigset_t BlockTerminationSignals() {
   return signals;
 }
 
-int WaitForTermination(const sigset_t& signals) {
+int WaitForTermination(const sigset_t& signals, const std::function<void()>& every_second) {
   while (true) {
-    int signal = 0;
-    if (sigwait(&signals, &signal) == 0) return signal;
+    const timespec one_second{.tv_sec = 1, .tv_nsec = 0};
+    const int signal = sigtimedwait(&signals, nullptr, &one_second);
+    if (signal > 0) return signal;
+    if (every_second) every_second();
   }
 }
 

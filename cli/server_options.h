@@ -7,6 +7,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,9 @@ absl::StatusOr<router::RouterOptions> RouterOptionsFromFlags();
 // Blocks SIGTERM and SIGINT in this thread and the threads it starts from now on, so
 // that WaitForTermination alone receives them.
 sigset_t BlockTerminationSignals();
-// Returns the signal that arrived.
-int WaitForTermination(const sigset_t& signals);
+// Returns the signal that arrived; meanwhile calls `every_second` (if set) once a second.
+int WaitForTermination(const sigset_t& signals,
+                       const std::function<void()>& every_second = nullptr);
 
 // "http listening on HOST:PORT" and "grpc listening on HOST:PORT" on stderr.
 void AnnounceListening(const router::RouterOptions& options, const router::Router& router);

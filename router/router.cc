@@ -96,13 +96,18 @@ void Router::OnInflightChange(int delta) {
   metrics_->AddInflight(delta);
 }
 
+void Router::SetGrpcServing(bool serving) {
+  if (grpc_server_ == nullptr) return;
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  health->SetServingStatus("shoal.v1.Inference", serving);
+}
+
 void Router::BeginDrain() {
   if (context_ == nullptr || context_->draining()) return;
   context_->BeginDrain();
   if (http_ != nullptr) http_->StopAccepting();
-  if (grpc_server_ != nullptr) {
-    grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-  }
+  SetGrpcServing(false);
 }
 
 void Router::Stop() {

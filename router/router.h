@@ -63,6 +63,9 @@ class Router {
   // Requests in flight (HTTP and gRPC generations).
   int64_t inflight() const { return inflight_.load(); }
 
+  // The gRPC health service's answer (for the whole server and shoal.v1.Inference).
+  void SetGrpcServing(bool serving);
+
   // SIGTERM: /ready fails, no new connections, no new generations (503); in-flight
   // ones go on. Then wait until inflight() is 0 or the drain time passed, then Stop().
   void BeginDrain();

@@ -47,11 +47,20 @@ class GrpcTarget final : public Target {
         channel_(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials())),
         stub_(v1::Inference::NewStub(channel_)) {}
 
+  // Waits until every call has let go of its context: the channel must not lose its
+  // last reference on one of gRPC's callback threads (gRPC 1.51 aborts).
+  ~GrpcTarget() override {
+    absl::MutexLock lock(&mu_);
+    auto all_ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return outstanding_ == 0; };
+    mu_.Await(absl::Condition(&all_ended));
+  }
+
   void Send(const RequestSpec& spec, std::function<void(RequestRecord)> done) override {
     auto* call = new GenerateCall(*this, spec, std::move(done));  // deletes itself
     {
       absl::MutexLock lock(&mu_);
       live_.insert(call);
+      ++outstanding_;
     }
     call->Start(*stub_);
   }
@@ -69,6 +78,11 @@ class GrpcTarget final : public Target {
     absl::MutexLock lock(&mu_);
     live_.erase(call);
   }
+  // After a call was deleted (its context gone).
+  void CallEnded() {
+    absl::MutexLock lock(&mu_);
+    --outstanding_;
+  }
 
  private:
   net::io_context& io_;
@@ -78,6 +92,7 @@ class GrpcTarget final : public Target {
   std::unique_ptr<v1::Inference::Stub> stub_;
   absl::Mutex mu_;
   std::set<GenerateCall*> live_ ABSL_GUARDED_BY(mu_);
+  int64_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;  // calls not yet deleted
 };
 
 GenerateCall::GenerateCall(GrpcTarget& target, const RequestSpec& spec,
@@ -157,7 +172,9 @@ void GenerateCall::OnDone(const grpc::Status& status) {
   net::post(target_.io(), [done = std::move(done_), record = std::move(record_)]() mutable {
     done(std::move(record));
   });
+  GrpcTarget& target = target_;
   delete this;
+  target.CallEnded();
 }
 
 }  // namespace

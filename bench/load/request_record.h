@@ -38,6 +38,13 @@ struct RequestSpec {
   int32_t min_tokens = 0;
   std::string tenant;         // a label for per-tenant statistics ("" = none)
   std::string api_key;        // sent as a bearer token when not empty
+  // A multi-turn conversation (the agent workload): which one (-1: none) and this
+  // request's turn in it (1-based; 0: none).
+  int64_t session = -1;
+  int32_t turn = 0;
+  // The position (in the list given to Run) of the spec that must have ended, however it
+  // ended, before this one is sent; -1: none. Always an earlier spec.
+  int64_t after = -1;
 };
 
 // How a request ended.
@@ -54,6 +61,8 @@ const char* OutcomeName(Outcome outcome);
 struct RequestRecord {
   int64_t index = 0;
   std::string tenant;
+  int64_t session = -1;  // the spec's, as the runner copies them
+  int32_t turn = 0;
   double start = 0;        // when it was sent
   double first_token = -1; // when the first chunk with output tokens arrived; -1: never
   double end = 0;          // when the response was complete (or failed)

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
+#include <queue>
 
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/steady_timer.hpp"
@@ -51,7 +53,9 @@ class Loop {
         deadline_timer_(io),
         // Keeps io.run() going while requests are in flight whose events come from
         // other threads (gRPC's) and would leave the io_context idle meanwhile.
-        work_(net::make_work_guard(io)) {}
+        work_(net::make_work_guard(io)),
+        ended_(specs.size(), false),
+        waiting_(specs.size()) {}
 
   void Begin() {
     start_ = clock_.Now();
@@ -66,7 +70,8 @@ class Loop {
     if (open_loop_) {
       ScheduleArrival();
     } else {
-      FillClosedLoop();
+      while (released_ < specs_.size()) Release();
+      SendReady();
     }
     MaybeFinish();
   }
@@ -74,36 +79,57 @@ class Loop {
   std::vector<RequestRecord>& records() { return records_; }
 
  private:
-  bool CanSend() const {
-    return !stopped_ && next_ < specs_.size() &&
-           (options_.concurrency <= 0 || in_flight_ < options_.concurrency);
+  // The next spec has arrived (a closed loop: all at the start): it is ready, or waits
+  // for the spec it comes after to end.
+  void Release() {
+    const size_t position = released_++;
+    const int64_t after = specs_[position].after;
+    if (after < 0 || ended_[after]) {
+      ready_.push(position);
+    } else {
+      waiting_[after].push_back(position);
+    }
   }
 
-  void FillClosedLoop() {
-    while (CanSend()) SendNext();
+  // Sends ready specs, first the earliest, while the concurrency cap allows.
+  void SendReady() {
+    while (!stopped_ && !ready_.empty() &&
+           (options_.concurrency <= 0 || in_flight_ < options_.concurrency)) {
+      const size_t position = ready_.top();
+      ready_.pop();
+      Send(position);
+    }
   }
 
   // Open loop: the next arrival after its gap; an arrival that finds the concurrency
   // cap full waits (queued) until a request ends, as vLLM's --max-concurrency does.
   void ScheduleArrival() {
-    if (stopped_ || arrived_ >= specs_.size()) return;
+    if (stopped_ || released_ >= specs_.size()) return;
     arrival_timer_.expires_after(Chrono(arrivals_.NextGap()));
     arrival_timer_.async_wait([this](boost::system::error_code ec) {
       if (ec || stopped_) return;
-      ++arrived_;
-      while (CanSend() && next_ < arrived_) SendNext();
+      Release();
+      SendReady();
       ScheduleArrival();
     });
   }
 
-  void SendNext() {
-    const RequestSpec& spec = specs_[next_++];
+  void Send(size_t position) {
+    ++sent_;
     ++in_flight_;
-    target_.Send(spec, [this](RequestRecord record) { OnDone(std::move(record)); });
+    target_.Send(specs_[position], [this, position](RequestRecord record) {
+      OnDone(position, std::move(record));
+    });
   }
 
-  void OnDone(RequestRecord record) {
+  void OnDone(size_t position, RequestRecord record) {
     --in_flight_;
+    const RequestSpec& spec = specs_[position];
+    record.session = spec.session;
+    record.turn = spec.turn;
+    ended_[position] = true;
+    for (const size_t next : waiting_[position]) ready_.push(next);
+    waiting_[position].clear();
     if (record.ok()) {
       if (record.ttft() >= 0) ttfts_.push_back(record.ttft());
       if (record.output_tokens > 1) tpots_.push_back(record.tpot());
@@ -111,16 +137,12 @@ class Loop {
       ++errors_;
     }
     records_.push_back(std::move(record));
-    if (open_loop_) {
-      while (CanSend() && next_ < arrived_) SendNext();
-    } else {
-      FillClosedLoop();
-    }
+    SendReady();
     MaybeFinish();
   }
 
   void MaybeFinish() {
-    const bool all_sent = next_ >= specs_.size() || stopped_;
+    const bool all_sent = sent_ >= specs_.size() || stopped_;
     if (all_sent && in_flight_ == 0 && !finished_) {
       finished_ = true;
       arrival_timer_.cancel();
@@ -173,8 +195,11 @@ class Loop {
   net::executor_work_guard<net::io_context::executor_type> work_;
   std::vector<RequestRecord> records_;
   std::vector<double> ttfts_, tpots_;
-  size_t next_ = 0;     // the next spec to send
-  size_t arrived_ = 0;  // open loop: arrivals so far
+  std::vector<bool> ended_;                   // by position
+  std::vector<std::vector<size_t>> waiting_;  // by position: the specs released after it
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<>> ready_;  // earliest first
+  size_t released_ = 0;  // specs arrived so far (a closed loop: all)
+  size_t sent_ = 0;
   int64_t in_flight_ = 0;
   int64_t errors_ = 0;
   double start_ = 0;
@@ -206,6 +231,12 @@ absl::StatusOr<RunResult> Run(net::io_context& io, Target& target,
                               const std::vector<RequestSpec>& specs, const RunOptions& options,
                               const RunClock& clock) {
   if (absl::Status status = options.Validate(); !status.ok()) return status;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].after < -1 || specs[i].after >= static_cast<int64_t>(i)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "request {} comes after request {}, which is not an earlier one", i, specs[i].after));
+    }
+  }
   absl::StatusOr<ArrivalSchedule> arrivals = ArrivalSchedule::Create(
       {.rate = std::isfinite(options.request_rate) ? options.request_rate
                                                    : std::numeric_limits<double>::infinity(),

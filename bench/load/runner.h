@@ -4,6 +4,11 @@
 // like vLLM's --max-concurrency), until every request has ended or --duration is over
 // (the ones in flight are then given up). Single-threaded: it runs the io_context the
 // targets use on the calling thread. Prints a progress line while it runs.
+//
+// Sessions: a spec whose `after` names an earlier spec is sent only once that one has
+// ended (however it ended), on top of the concurrency cap and, in an open loop, its own
+// arrival. Ready specs go out in order; a spec that waits does not hold up later ones
+// that are ready.
 #ifndef SHOAL_BENCH_LOAD_RUNNER_H_
 #define SHOAL_BENCH_LOAD_RUNNER_H_
 
@@ -44,7 +49,9 @@ struct RunResult {
   double loop_cpu_seconds = 0;  // CPU time of the thread that ran the loop
 };
 
-// Sends `specs` (all of them, in order, unless the duration ends the run first).
+// Sends `specs` (all of them, in order as they become ready, unless the duration ends the
+// run first). InvalidArgument for bad options or a spec whose `after` is not the
+// position of an earlier spec in `specs`.
 absl::StatusOr<RunResult> Run(boost::asio::io_context& io, Target& target,
                               const std::vector<RequestSpec>& specs, const RunOptions& options,
                               const RunClock& clock);

@@ -2,8 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <map>
 #include <random>
+#include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 
 namespace shoal::bench {
@@ -20,9 +26,8 @@ std::vector<int32_t> OrdinaryTokens(const model::Tokenizer& tokenizer) {
     if (!piece.ok() || piece->size() < 2 || piece->size() > 12) continue;
     std::string_view word = *piece;
     if (word.front() == ' ') word.remove_prefix(1);
-    if (word.empty() || !std::all_of(word.begin(), word.end(), [](unsigned char c) {
-          return std::isalpha(c) != 0;
-        })) {
+    if (word.empty() || !std::all_of(word.begin(), word.end(),
+                                     [](unsigned char c) { return std::isalpha(c) != 0; })) {
       continue;
     }
     out.push_back(id);
@@ -34,6 +39,25 @@ int32_t Around(int32_t mean, double ratio, std::mt19937_64& rng) {
   const auto lo = static_cast<int32_t>(std::max(1.0, mean * (1 - ratio)));
   const auto hi = static_cast<int32_t>(std::max<double>(lo, mean * (1 + ratio)));
   return std::uniform_int_distribution<int32_t>(lo, hi)(rng);
+}
+
+// How many of `units` each tenant gets: floor of its exact share, then one more each for
+// the largest remainders (earlier tenants first on ties).
+std::vector<int64_t> TenantCounts(int64_t units, const std::vector<Tenant>& tenants) {
+  const double total = TotalWeight(tenants);
+  std::vector<int64_t> counts(tenants.size());
+  std::vector<std::pair<double, size_t>> remainders;
+  int64_t given = 0;
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    const double exact = static_cast<double>(units) * tenants[i].weight / total;
+    counts[i] = static_cast<int64_t>(std::floor(exact));
+    given += counts[i];
+    remainders.emplace_back(exact - std::floor(exact), i);
+  }
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t k = 0; given < units; ++k, ++given) ++counts[remainders[k % tenants.size()].second];
+  return counts;
 }
 
 }  // namespace
@@ -88,6 +112,100 @@ absl::StatusOr<std::vector<RequestSpec>> MakeRandomWorkload(const model::Tokeniz
     specs.push_back(std::move(spec));
   }
   return specs;
+}
+
+absl::StatusOr<WordSampler> WordSampler::Create(const model::Tokenizer& tokenizer) {
+  std::vector<std::string> words;
+  for (const int32_t id : OrdinaryTokens(tokenizer)) {
+    const std::string_view piece = *tokenizer.TokenToPiece(id, false);
+    if (piece.size() >= 3 && piece.front() == ' ') words.emplace_back(piece.substr(1));
+  }
+  if (words.size() < 100) {
+    return absl::FailedPreconditionError(fmt::format(
+        "the vocabulary has only {} ordinary whole words to write text from", words.size()));
+  }
+  return WordSampler(std::move(words));
+}
+
+const std::string& WordSampler::Word(std::mt19937_64& rng) const {
+  return words_[std::uniform_int_distribution<size_t>(0, words_.size() - 1)(rng)];
+}
+
+std::string WordSampler::Words(int32_t count, std::mt19937_64& rng) const {
+  std::string text;
+  for (int32_t i = 0; i < count; ++i) {
+    if (i > 0) text += ' ';
+    text += Word(rng);
+  }
+  return text;
+}
+
+absl::StatusOr<std::vector<Tenant>> ParseTenants(std::string_view text) {
+  std::vector<Tenant> tenants;
+  std::set<std::string> names;
+  for (const absl::string_view item :
+       absl::StrSplit(absl::string_view(text.data(), text.size()), ',', absl::SkipWhitespace())) {
+    const std::vector<std::string> fields = absl::StrSplit(absl::StripAsciiWhitespace(item), ':');
+    if (fields.size() < 2 || fields.size() > 3) {
+      return absl::InvalidArgumentError(
+          fmt::format("--tenants: '{}' is not NAME:KEY or NAME:KEY:WEIGHT", std::string(item)));
+    }
+    Tenant tenant{.name = fields[0], .api_key = fields[1]};
+    if (tenant.name.empty()) {
+      return absl::InvalidArgumentError(
+          fmt::format("--tenants: '{}' has no name", std::string(item)));
+    }
+    if (!names.insert(tenant.name).second) {
+      return absl::InvalidArgumentError(
+          fmt::format("--tenants: tenant '{}' is named twice", tenant.name));
+    }
+    if (fields.size() == 3 && (!absl::SimpleAtod(fields[2], &tenant.weight) ||
+                               !std::isfinite(tenant.weight) || tenant.weight <= 0)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--tenants: the weight of '{}' must be a number > 0, not '{}'", tenant.name, fields[2]));
+    }
+    tenants.push_back(std::move(tenant));
+  }
+  if (tenants.empty()) return absl::InvalidArgumentError("--tenants names no tenant");
+  return tenants;
+}
+
+double TotalWeight(const std::vector<Tenant>& tenants) {
+  double total = 0;
+  for (const Tenant& tenant : tenants) total += tenant.weight;
+  return total;
+}
+
+absl::Status AssignTenants(std::vector<RequestSpec>& specs, const std::vector<Tenant>& tenants,
+                           uint64_t seed) {
+  if (tenants.empty()) return absl::InvalidArgumentError("no tenants to assign");
+  // Units in order of first appearance: a session, or a spec without one.
+  std::vector<int64_t> unit_of(specs.size());
+  std::map<int64_t, int64_t> session_unit;
+  int64_t units = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].session < 0) {
+      unit_of[i] = units++;
+    } else {
+      auto [it, added] = session_unit.emplace(specs[i].session, units);
+      if (added) ++units;
+      unit_of[i] = it->second;
+    }
+  }
+  std::vector<size_t> tenant_of_unit;
+  tenant_of_unit.reserve(units);
+  const std::vector<int64_t> counts = TenantCounts(units, tenants);
+  for (size_t t = 0; t < tenants.size(); ++t) {
+    tenant_of_unit.insert(tenant_of_unit.end(), counts[t], t);
+  }
+  std::mt19937_64 rng(seed);
+  std::shuffle(tenant_of_unit.begin(), tenant_of_unit.end(), rng);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const Tenant& tenant = tenants[tenant_of_unit[unit_of[i]]];
+    specs[i].tenant = tenant.name;
+    specs[i].api_key = tenant.api_key;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace shoal::bench

@@ -80,6 +80,45 @@ class BenchSmokeTest(unittest.TestCase):
         self.check_complete_run(report, 10, 4, 8)
         self.assertEqual(report["summary"]["good"], 10)  # a generous SLO every request meets
 
+    def test_server_metrics_are_scraped_around_the_run(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--concurrency", "2", "--num-requests", "6",
+                                  "--input-len", "40", "--prefix-len", "32", "--output-len", "3")
+        self.assertEqual(code, 0, log)
+        metrics = report["server_metrics"]
+        self.assertEqual(metrics["router_requests"], 6)  # the run's requests, nothing else
+        self.assertEqual(metrics["generation_tokens"], 18)
+        self.assertGreater(metrics["prefix_cache_hits"], 0, "a shared 32-token prefix")
+        self.assertEqual(metrics["preemptions"], 0)
+
+    def test_rate_ramp_reports_the_highest_rate_that_held(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--ramp-rates", "4,8", "--stage-seconds", "1",
+                                  "--input-len", "8", "--output-len", "3",
+                                  "--slo", "ttft=60s,e2e=60s")
+        self.assertEqual(code, 0, log)
+        ramp = report["ramp"]
+        self.assertTrue(ramp["all_held"], ramp)
+        self.assertEqual(ramp["highest_rate_held"], 8)
+        self.assertEqual([stage["num_requests"] for stage in ramp["stages"]], [4, 8])
+
+    def test_agent_workload_hits_the_prefix_cache_and_splits_by_tenant(self):
+        code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                  "--endpoint", "chat", "--workload", "agent", "--agents", "2",
+                                  "--turns", "3", "--system-prompt-len", "64", "--tools", "1",
+                                  "--tool-len", "24", "--user-turn-len", "8",
+                                  "--assistant-turn-len", "8", "--output-len", "3",
+                                  "--concurrency", "2", "--tenants", "a:key-a:1,b:key-b:1")
+        self.assertEqual(code, 0, log)
+        s = report["summary"]
+        self.assertEqual((s["requests"], s["completed"]), (6, 6), s)
+        self.assertEqual(s["output_tokens"], 18)
+        self.assertEqual(sorted(s["tenants"]), ["a", "b"])
+        self.assertEqual(s["tenants"]["a"]["requests"] + s["tenants"]["b"]["requests"], 6)
+        self.assertNotIn("key-a", json.dumps(report), "an API key must not reach the report")
+        # Later turns extend earlier ones, and the agents share a system prompt.
+        self.assertGreater(report["server_metrics"]["prefix_cache_hits"], 64)
+
     def test_duration_bounds_a_run(self):
         code, report, log = bench(self.server.http_address, "--protocol", "http",
                                   "--concurrency", "2", "--num-requests", "1000",
