@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "bench/load/stats.h"
 #include "common/log.h"
 #include "prometheus/registry.h"
 #include "router/router.h"
@@ -225,12 +226,6 @@ bool StreamOnce(int port, int max_tokens, double* ttft, int64_t* tokens, int64_t
   return true;
 }
 
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
-}
-
 // TTFT through the fake scheduler alone: Generate to the first token taken.
 std::vector<double> DirectTtft(FakeScheduler& fake, int n) {
   std::vector<double> out;
@@ -329,13 +324,13 @@ int main(int argc, char** argv) {
   }
   std::printf("time to first token, %d sequential requests, fake step %d us:\n", args.ttft_requests,
               args.step_us);
-  std::printf("  direct (SchedulerClient)  p50 %.3f ms  p99 %.3f ms\n", Percentile(direct, 0.5) * 1e3,
-              Percentile(direct, 0.99) * 1e3);
-  std::printf("  through the router (HTTP) p50 %.3f ms  p99 %.3f ms\n", Percentile(routed, 0.5) * 1e3,
-              Percentile(routed, 0.99) * 1e3);
+  // Percentiles as `shoal bench` computes them (numpy's linear interpolation).
+  const shoal::bench::Distribution d = shoal::bench::Distribute(direct);
+  const shoal::bench::Distribution r = shoal::bench::Distribute(routed);
+  std::printf("  direct (SchedulerClient)  p50 %.3f ms  p99 %.3f ms\n", d.p50 * 1e3, d.p99 * 1e3);
+  std::printf("  through the router (HTTP) p50 %.3f ms  p99 %.3f ms\n", r.p50 * 1e3, r.p99 * 1e3);
   std::printf("  added by the router       p50 %.3f ms  p99 %.3f ms\n",
-              (Percentile(routed, 0.5) - Percentile(direct, 0.5)) * 1e3,
-              (Percentile(routed, 0.99) - Percentile(direct, 0.99)) * 1e3);
+              (r.p50 - d.p50) * 1e3, (r.p99 - d.p99) * 1e3);
 
   // 2. Streamed tokens/s with `streams` concurrent streams.
   std::atomic<int64_t> total_tokens{0}, total_events{0}, failures{0};

@@ -159,8 +159,11 @@ void OpenAiCompletion::AppendChoiceEvents(ChoiceState& state, const ChoiceDelta&
 ResponsePiece OpenAiCompletion::PollStream() {
   std::string out;
   bool changed = false;
-  std::vector<ChoiceDelta> deltas(choices_.size());
-  for (size_t k = 0; k < choices_.size(); ++k) changed |= choices_[k].choice->Pump(deltas[k]);
+  deltas_.resize(choices_.size());  // reused: a poll per event allocates nothing new
+  for (size_t k = 0; k < choices_.size(); ++k) {
+    deltas_[k].Clear();
+    changed |= choices_[k].choice->Pump(deltas_[k]);
+  }
   if (!head_sent_) {
     // Before anything went out a refusal is still an HTTP status (429 lets the SDK
     // back off and retry).
@@ -178,7 +181,7 @@ ResponsePiece OpenAiCompletion::PollStream() {
     out = OpenEvents();
   }
   for (size_t k = 0; k < choices_.size(); ++k) {
-    AppendChoiceEvents(choices_[k], deltas[k], out);
+    AppendChoiceEvents(choices_[k], deltas_[k], out);
   }
   for (const ChoiceState& state : choices_) {
     if (!state.choice->error().ok()) {

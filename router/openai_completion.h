@@ -75,7 +75,8 @@ class OpenAiCompletion final : public DeferredResponse {
   const bool skip_special_tokens_;
   std::vector<PreparedPrompt> prompts_;
   std::vector<ChoiceState> choices_;
-  ChoiceDelta delta_;  // reused
+  ChoiceDelta delta_;                // reused (complete responses)
+  std::vector<ChoiceDelta> deltas_;  // reused (streams: one per choice)
   bool started_ = false;
   bool head_sent_ = false;
   bool done_ = false;
