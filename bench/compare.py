@@ -26,15 +26,20 @@ yields exactly its max_tokens on both. Each server first gets one short warm-up 
   bench/setup_llama_cpp.sh      # build/llama.cpp/bin/llama-server
   .venv/bin/python bench/compare.py --model FILE [--concurrency 1 4 16 64]
       [--request-rates 1 2 4] [--rate-max-concurrency 64] [--num-requests 64]
+      [--workload random|agent] [--turns 4]
       [--input-len 100] [--output-len 64] [--threads 2] [--seed 0] [--stop-at-eos]
       [--slo ttft=2s,tpot=150ms] [--workload-flag='--prefix-len 1000']
       [--shoal-flag=--max-num-seqs=16] [--llama-server-flag='--flash-attn on']
       [--no-prefix-cache-run] [--skip-llama-cpp] [--shoal BINARY]
       [--llama-server BINARY] [--json out.json] [--plot out.png]
 
---workload-flag passes a flag to every `shoal bench` run (repeatable, split at spaces),
-e.g. --workload-flag='--prefix-len 1000' (every prompt shares a 1000-token prefix, an
-agent-like workload), '--range-ratio 0.5', '--burstiness 0.5', '--endpoint chat'.
+--workload agent runs shoal bench's agent workload: at a level of N streams, N agents,
+each sending --turns requests whose history grows over one shared system prompt and tool
+list (prefix caching matters; llama-server reuses a slot's own cache between an agent's
+turns). --workload-flag passes a flag to every `shoal bench` run (repeatable, split at
+spaces), e.g. --workload-flag='--prefix-len 1000' (every prompt shares a 1000-token
+prefix), '--system-prompt-len 2000' (agents), '--range-ratio 0.5', '--burstiness 0.5',
+'--endpoint chat'.
 --no-prefix-cache-run then also runs every level against a second `shoal serve` with
 `--enable-prefix-caching=false`, to show what the cache buys. --json writes every
 `shoal bench` report with the CPU and llama.cpp build (bench/bench_env.py); bench/plot.py
@@ -64,7 +69,8 @@ LLAMA_SERVER = ROOT / "build/llama.cpp/bin/llama-server"  # --llama-server
 SERVED_NAME = "bench"
 # compare.py's own options; not to be given again through --workload-flag.
 OWN_FLAGS = {"target", "protocol", "model", "served-model-name", "concurrency", "request-rate",
-             "num-requests", "input-len", "output-len", "stop-at-eos", "slo", "json", "seed"}
+             "num-requests", "input-len", "output-len", "stop-at-eos", "slo", "json", "seed",
+             "workload", "agents", "turns", "plot"}
 
 
 def die_with_parent():
@@ -243,9 +249,14 @@ class Runner:
     def measure(self, server, target, protocol, load, seed, extra_info):
         """A level (load: {"concurrency": C} or {"request_rate": R, "concurrency": C})."""
         a = self.args
-        flags = ["--concurrency", str(load["concurrency"]), "--num-requests", str(a.num_requests),
+        num_requests = max(a.num_requests, a.min_requests_per_stream * load["concurrency"])
+        flags = ["--concurrency", str(load["concurrency"]), "--num-requests", str(num_requests),
                  "--input-len", str(a.input_len), "--output-len", str(a.output_len),
                  "--seed", str(seed)]
+        if a.workload == "agent":
+            # As many agents as streams at a level (at a rate, --rate-max-concurrency).
+            flags += ["--workload", "agent", "--agents", str(load["concurrency"]),
+                      "--turns", str(a.turns)]
         if "request_rate" in load:
             flags += ["--request-rate", str(load["request_rate"])]
         if a.stop_at_eos:
@@ -278,10 +289,21 @@ def fmt(s):
 def per_slot_context(args, words):
     """Context per llama-server slot: the longest prompt (BOS, the shared prefix, the
     longest own part) plus the longest output, rounded up to 256 (llama.cpp pads to 256
-    anyway)."""
-    ratio = float(flag_value(words, "range-ratio", 0))
-    prefix = int(flag_value(words, "prefix-len", 0))
-    need = 1 + prefix + int(args.input_len * (1 + ratio)) + int(args.output_len * (1 + ratio)) + 8
+    anyway). An agent's last turn carries the system prompt, the tools and every earlier
+    turn; shoal bench's lengths there are approximate (a word counts as one token), so a
+    quarter more is allowed."""
+    if args.workload == "agent":
+        def length(name, default):
+            return int(flag_value(words, name, default))
+        prompt = (length("system-prompt-len", 1000) + length("tools", 4) * length("tool-len", 120)
+                  + args.turns * length("user-turn-len", 60)
+                  + (args.turns - 1) * length("assistant-turn-len", 120))
+        need = 1 + int(prompt * 1.25) + args.output_len + 8
+    else:
+        ratio = float(flag_value(words, "range-ratio", 0))
+        prefix = int(flag_value(words, "prefix-len", 0))
+        need = (1 + prefix + int(args.input_len * (1 + ratio)) + int(args.output_len * (1 + ratio))
+                + 8)
     return (need + 255) // 256 * 256
 
 
@@ -386,7 +408,17 @@ def main() -> int:
                    help="open-loop rates (requests/s, Poisson arrivals), after the levels")
     p.add_argument("--rate-max-concurrency", type=int, default=64,
                    help="requests in flight at most in a rate run; llama-server's slots there")
-    p.add_argument("--num-requests", type=int, default=64)
+    p.add_argument("--num-requests", type=int, default=64,
+                   help="requests per level (random workload; agents send agents x --turns)")
+    p.add_argument("--min-requests-per-stream", type=int, default=2,
+                   help="a level of N streams sends at least this many times N requests, so "
+                        "every stream sends several (random workload)")
+    p.add_argument("--workload", choices=["random", "agent"], default="random",
+                   help="random: token-exact random prompts; agent: at a level of N streams, N "
+                        "agents in multi-turn conversations over one shared system prompt and "
+                        "tool list, each turn sent when the agent's previous one ended "
+                        "(shoal bench --workload agent; --workload-flag sets its lengths)")
+    p.add_argument("--turns", type=int, default=4, help="agent workload: requests per agent")
     p.add_argument("--input-len", type=int, default=100, help="prompt tokens per request")
     p.add_argument("--output-len", type=int, default=64, help="output tokens per request")
     p.add_argument("--threads", type=int, default=2)
@@ -442,8 +474,13 @@ def main() -> int:
     loads = ([{"concurrency": c} for c in args.concurrency]
              + [{"request_rate": r, "concurrency": args.rate_max_concurrency}
                 for r in args.request_rates])
-    print(f"{args.num_requests} requests per level, {args.input_len} prompt and {args.output_len} "
-          f"output tokens{' (EOS ignored)' if not args.stop_at_eos else ''}, {args.threads} threads"
+    if args.workload == "agent":
+        print(f"agent workload: N agents x {args.turns} turns per level of N streams, "
+              f"{args.output_len} output tokens", end="")
+    else:
+        print(f"{args.num_requests} requests per level, {args.input_len} prompt and "
+              f"{args.output_len} output tokens", end="")
+    print(f"{' (EOS ignored)' if not args.stop_at_eos else ''}, {args.threads} threads"
           f"{', workload ' + shlex.join(workload_words) if workload_words else ''}", flush=True)
     if not args.skip_llama_cpp:
         llama_flags = shlex.join(["--threads-batch", str(args.threads),

@@ -7,7 +7,8 @@ against concurrency (closed-loop levels) and, in a second row, against request r
 
 Each file is either bench/compare.py's --json (its "runs", one line per server: shoal,
 llama.cpp, ...) or a single `shoal bench --json` report (one point, named after its
-target); points of the same target from several files join into one line. With several
+target; a `--ramp-rates` report gives one point per stage; `shoal bench --plot` draws its
+own report this way); points of the same target from several files join into one line. With several
 compare.py files, each line's name starts with its file's name. Needs matplotlib
 (scripts/requirements.txt).
 """
@@ -28,6 +29,10 @@ def points(path, data, prefix):
                 yield name, "rate", float(run["request_rate"]), summary
             else:
                 yield name, "concurrency", float(run["concurrency"]), summary
+    elif "ramp" in data:  # shoal bench --ramp-rates: one point per stage
+        name = f"{data.get('target', path.stem)} {data.get('model', '')}".strip()
+        for stage in data["ramp"]["stages"]:
+            yield name, "rate", float(stage["rate"]), stage["summary"]
     elif "summary" in data:  # one shoal bench report
         load = data.get("load", {})
         rate = load.get("request_rate")

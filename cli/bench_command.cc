@@ -3,7 +3,7 @@
 // Shoal's gRPC API. Random prompts with exact token counts (the tokenizer of --model),
 // a closed loop (--concurrency) or an open loop (--request-rate, Poisson or gamma
 // arrivals), bounded by --num-requests and --duration; a progress line on stderr, the
-// final table on stdout, the whole report with --json.
+// final table on stdout, the whole report with --json, drawn with --plot.
 #include <unistd.h>
 
 #include <cmath>
@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/model_path.h"
+#include "cli/plot_report.h"
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "fmt/format.h"
@@ -172,6 +173,22 @@ absl::Status WriteJson(const std::string& path, const nlohmann::ordered_json& re
   return absl::OkStatus();
 }
 
+// --plot: bench/plot.py draws the report from its JSON (the --json file, else a
+// temporary one).
+absl::Status PlotIfAsked(const std::string& json_path, const nlohmann::ordered_json& report) {
+  const std::string png = absl::GetFlag(FLAGS_plot);
+  if (png.empty()) return absl::OkStatus();
+  if (!json_path.empty()) return PlotReport(json_path, png);
+  std::string temp = (std::filesystem::temp_directory_path() / "shoal-bench-XXXXXX").string();
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) return absl::UnavailableError("--plot: cannot create a temporary file");
+  close(fd);
+  absl::Status status = WriteJson(temp, report);
+  if (status.ok()) status = PlotReport(temp, png);
+  std::filesystem::remove(temp);
+  return status;
+}
+
 absl::Status Bench() {
   SHOAL_ASSIGN_OR_RETURN(const auto host_port, ParseTarget(absl::GetFlag(FLAGS_target)));
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
@@ -262,7 +279,7 @@ absl::Status Bench() {
   }
   const std::string json_path = absl::GetFlag(FLAGS_json);
   if (!json_path.empty()) SHOAL_RETURN_IF_ERROR(WriteJson(json_path, report));
-  return absl::OkStatus();
+  return PlotIfAsked(json_path, report);
 }
 
 }  // namespace

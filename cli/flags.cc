@@ -69,7 +69,8 @@ ABSL_FLAG(int32_t, metrics_port, 9561,
 ABSL_FLAG(int32_t, world, 1, "scheduler: workers per replica (1: one in-process CPU worker)");
 ABSL_FLAG(int64_t, max_num_batched_tokens, 2048, "scheduler: tokens per step");
 ABSL_FLAG(int64_t, max_num_seqs, 0,
-          "scheduler: requests running at once (0: 4 per compute thread on a CPU worker)");
+          "scheduler: requests running at once (0: 256, with a CPU worker's KV cache sized for "
+          "4 full contexts per compute thread)");
 ABSL_FLAG(int64_t, long_prefill_token_threshold, 0,
           "scheduler: cap on one request's prefill chunk per step (0: the step budget)");
 ABSL_FLAG(int64_t, max_waiting, 4096, "scheduler: requests queued before new ones get RESOURCE_EXHAUSTED");
@@ -109,6 +110,9 @@ ABSL_FLAG(bool, stop_at_eos, false,
           "bench: let requests stop at end-of-generation (default: ignore_eos, exact lengths)");
 ABSL_FLAG(std::string, slo, "", "bench: goodput bounds, e.g. ttft=2s,tpot=150ms,e2e=30s");
 ABSL_FLAG(std::string, json, "", "bench: write the report as JSON to this file");
+ABSL_FLAG(std::string, plot, "",
+          "bench: draw the report into this PNG with bench/plot.py (matplotlib): latency "
+          "percentiles and throughput against concurrency or, for a ramp, against rate");
 ABSL_FLAG(double, request_timeout_seconds, 600, "bench: a request's time limit");
 ABSL_FLAG(std::string, metrics_target, "",
           "bench: HOST:PORT whose /metrics is scraped before and after the run (default: the "

@@ -74,6 +74,7 @@ ABSL_DECLARE_FLAG(int32_t, prefix_len);
 ABSL_DECLARE_FLAG(bool, stop_at_eos);
 ABSL_DECLARE_FLAG(std::string, slo);
 ABSL_DECLARE_FLAG(std::string, json);
+ABSL_DECLARE_FLAG(std::string, plot);
 ABSL_DECLARE_FLAG(double, request_timeout_seconds);
 ABSL_DECLARE_FLAG(std::string, metrics_target);
 ABSL_DECLARE_FLAG(std::string, metrics_path);

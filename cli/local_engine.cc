@@ -12,15 +12,24 @@
 namespace shoal::cli {
 namespace {
 
-// --max-num-seqs 0 (the default) with the in-process CPU worker: 4 per compute thread.
-// On CPU a step's cost grows with every sequence in it while throughput stops growing
-// near this size (2 threads: 8 running give 255-290 tok/s on Gemma 3 270M like 64 do,
-// at a fraction of the time per token; docs/benchmarks.md), so admitting more only
-// slows every stream. A GPU worker batches wide: vLLM's 256.
-int64_t MaxNumSeqsFromFlag(const worker::EngineOptions& engine) {
+// --max-num-seqs 0 (the default): vLLM's 256, on CPU as on GPU. On a CPU the
+// throughput stops growing near 4 sequences per compute thread, but a request that
+// waits for a slot waits for a whole generation to end: with 8 admitted on 2 threads, 16
+// agents sharing a prompt saw a median TTFT of 6.6 s against 2.5 s with all admitted,
+// at the same tokens/s (docs/benchmarks.md, issue 17). Admitting every request shares
+// the steps out instead, and each stream's time per token grows with the streams, as
+// llama-server's does with its slots.
+int64_t MaxNumSeqsFromFlag() {
   const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
-  if (flag != 0) return flag;
-  return engine.device.kind == worker::DeviceKind::kCuda ? 256 : 4 * int64_t{engine.threads};
+  return flag != 0 ? flag : 256;
+}
+
+// The full contexts a CPU worker sizes its KV cache for: --max-num-seqs when given, else
+// 4 per compute thread (256 full contexts would claim the whole memory fraction for
+// sequences that are mostly short; the scheduler preempts if they outgrow it).
+int64_t KvCacheSequencesFromFlag(const worker::EngineOptions& engine) {
+  const int64_t flag = absl::GetFlag(FLAGS_max_num_seqs);
+  return flag != 0 ? flag : 4 * int64_t{engine.threads};
 }
 
 absl::StatusOr<v1::RegisterResponse> RegisterWorker(inprocess::InProcessWorkerClient& worker,
@@ -36,7 +45,8 @@ absl::StatusOr<v1::RegisterResponse> RegisterWorker(inprocess::InProcessWorkerCl
   request.set_max_kv_blocks(absl::GetFlag(FLAGS_max_kv_blocks));
   request.set_max_num_batched_tokens(
       static_cast<int32_t>(absl::GetFlag(FLAGS_max_num_batched_tokens)));
-  request.set_max_num_seqs(static_cast<int32_t>(MaxNumSeqsFromFlag(engine)));
+  request.set_max_num_seqs(static_cast<int32_t>(MaxNumSeqsFromFlag()));
+  request.set_kv_cache_sequences(static_cast<int32_t>(KvCacheSequencesFromFlag(engine)));
   return worker.Register(request);
 }
 
@@ -45,7 +55,7 @@ absl::StatusOr<scheduler::EngineCoreConfig> EngineConfig(const v1::RegisterRespo
                                                          const worker::EngineOptions& engine) {
   scheduler::EngineCoreConfig config;
   config.scheduler = {.max_num_batched_tokens = absl::GetFlag(FLAGS_max_num_batched_tokens),
-                      .max_num_seqs = MaxNumSeqsFromFlag(engine),
+                      .max_num_seqs = MaxNumSeqsFromFlag(),
                       .long_prefill_token_threshold =
                           absl::GetFlag(FLAGS_long_prefill_token_threshold)};
   config.max_waiting = absl::GetFlag(FLAGS_max_waiting);

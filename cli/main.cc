@@ -72,10 +72,11 @@ const std::vector<Command>& Commands() {
        shoal::cli::RunRouter},
       {"bench",
        "load generator (OpenAI HTTP with SSE, or gRPC): shoal bench --target HOST:PORT "
-       "--protocol http|grpc [--concurrency C] [--request-rate R] [--num-requests N] [--json F]",
+       "--protocol http|grpc [--concurrency C] [--request-rate R] [--num-requests N] [--json F] "
+       "[--plot F.png]",
        {"target", "protocol", "endpoint", "model", "served_model_name", "concurrency",
         "request_rate", "burstiness", "constant_arrivals", "num_requests", "duration",
-        "input_len", "output_len", "range_ratio", "prefix_len", "stop_at_eos", "slo", "json",
+        "input_len", "output_len", "range_ratio", "prefix_len", "stop_at_eos", "slo", "json", "plot",
         "request_timeout_seconds", "seed", "metrics_target", "metrics_path", "ramp_rates",
         "stage_seconds", "min_good_fraction", "max_error_fraction", "workload", "dataset_path",
         "agents", "turns", "system_prompt_len", "tools", "tool_len", "user_turn_len",

@@ -190,17 +190,22 @@ Summary Summarize(const std::vector<RequestRecord>& records, const Slo& slo, dou
   if (duration <= 0) duration = RecordsDuration(records);
   std::vector<const RequestRecord*> all;
   std::map<std::string, std::vector<const RequestRecord*>> by_tenant;
+  std::map<int32_t, std::vector<const RequestRecord*>> by_turn;
   bool any_tenant = false;
   for (const RequestRecord& record : records) {
     all.push_back(&record);
     by_tenant[record.tenant].push_back(&record);
     any_tenant = any_tenant || !record.tenant.empty();
+    if (record.turn > 0) by_turn[record.turn].push_back(&record);
   }
   Summary summary = SummarizeGroup(all, slo, duration);
   if (any_tenant) {
     for (const auto& [tenant, group] : by_tenant) {
       summary.tenants.emplace(tenant, SummarizeGroup(group, slo, duration));
     }
+  }
+  for (const auto& [turn, group] : by_turn) {
+    summary.turns.emplace(turn, SummarizeGroup(group, slo, duration));
   }
   return summary;
 }
@@ -212,7 +217,7 @@ nlohmann::ordered_json DistributionJson(const Distribution& d) {
           {"p99", d.p99},   {"max", d.max}, {"count", d.count}};
 }
 
-// Every field of ToJson but "tenants".
+// Every field of ToJson but "tenants" and "turns".
 nlohmann::ordered_json SummaryJson(const Summary& summary) {
   nlohmann::ordered_json json;
   json["requests"] = summary.requests;
@@ -264,14 +269,19 @@ std::string SloText(const Slo& slo) {
   return text;
 }
 
-void AppendTenants(std::string& out, const std::map<std::string, Summary>& tenants) {
+// Per tenant or per turn: one row per group.
+template <typename Key>
+void AppendGroups(std::string& out, std::string_view title, std::string_view key_name,
+                  const std::map<Key, Summary>& groups) {
   constexpr std::string_view kRow = "{:<12} {:>6} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10} {:>6}\n";
-  out += fmt::format("{:-^50}\n", "Per tenant (latencies in ms)");
-  out += fmt::format(kRow, "tenant", "ok", "failed", "req/s", "out tok/s", "p50 TTFT", "p99 TTFT",
+  out += fmt::format("{:-^50}\n", fmt::format("Per {} (latencies in ms)", title));
+  out += fmt::format(kRow, key_name, "ok", "failed", "req/s", "out tok/s", "p50 TTFT", "p99 TTFT",
                      "p50 TPOT", "good");
-  for (const auto& [tenant, s] : tenants) {
+  for (const auto& [key, s] : groups) {
+    std::string label = fmt::format("{}", key);
+    if (label.empty()) label = "(none)";
     out += fmt::format(
-        kRow, tenant.empty() ? "(none)" : tenant, s.completed, s.failed,
+        kRow, label, s.completed, s.failed,
         fmt::format("{:.2f}", s.requests_per_s), fmt::format("{:.2f}", s.output_tokens_per_s),
         fmt::format("{:.2f}", s.ttft.p50 * 1e3), fmt::format("{:.2f}", s.ttft.p99 * 1e3),
         fmt::format("{:.2f}", s.tpot.p50 * 1e3), s.good);
@@ -285,6 +295,10 @@ nlohmann::ordered_json ToJson(const Summary& summary) {
   json["tenants"] = nlohmann::ordered_json::object();
   for (const auto& [tenant, tenant_summary] : summary.tenants) {
     json["tenants"][tenant] = SummaryJson(tenant_summary);
+  }
+  json["turns"] = nlohmann::ordered_json::object();
+  for (const auto& [turn, turn_summary] : summary.turns) {
+    json["turns"][std::to_string(turn)] = SummaryJson(turn_summary);
   }
   return json;
 }
@@ -314,7 +328,8 @@ std::string FormatTable(const Summary& summary, const Slo& slo) {
   AppendLatency(out, "Time per Output Token (excl. 1st token)", "TPOT", summary.tpot);
   AppendLatency(out, "Inter-token Latency", "ITL", summary.itl);
   AppendLatency(out, "End-to-end Latency", "E2EL", summary.e2e);
-  if (!summary.tenants.empty()) AppendTenants(out, summary.tenants);
+  if (!summary.tenants.empty()) AppendGroups(out, "tenant", "tenant", summary.tenants);
+  if (!summary.turns.empty()) AppendGroups(out, "turn", "turn", summary.turns);
   out += std::string(50, '=') + "\n";
   return out;
 }

@@ -59,6 +59,9 @@ struct Summary {
   // When any record has a tenant: one summary per tenant (records without one under
   // ""), over the whole run's duration so the tenants' rates add up.
   std::map<std::string, Summary> tenants;
+  // When any record has a turn (multi-turn workloads): one summary per turn number, so a
+  // cold first turn and the warm turns after it can be told apart.
+  std::map<int32_t, Summary> turns;
 };
 
 // `duration`: the run's wall time (seconds); 0: from the records (first start to last
@@ -71,8 +74,9 @@ Summary Summarize(const std::vector<RequestRecord>& records, const Slo& slo, dou
 //   "prompt_tokens", "output_tokens", "cached_prompt_tokens", "requests_per_s",
 //   "output_tokens_per_s", "total_tokens_per_s", "ttft_s", "tpot_s", "itl_s", "e2e_s"
 //   (each {"mean", "p50", "p90", "p95", "p99", "max", "count"}), "good",
-//   "goodput_requests_per_s", and "tenants": {name: {the same fields but "tenants"}}
-//   ({} when no record has a tenant; records without one are under "").
+//   "goodput_requests_per_s", "tenants": {name: {the same fields but "tenants" and
+//   "turns"}} ({} when no record has a tenant; records without one are under ""), and
+//   "turns": {"1": {the same}, ...} ({} when no record has a turn).
 nlohmann::ordered_json ToJson(const Summary& summary);
 // The final table, for a terminal (times in milliseconds).
 std::string FormatTable(const Summary& summary, const Slo& slo);

@@ -213,6 +213,36 @@ TEST(SummarizeTest, NoTenantsWithoutTenantLabels) {
   EXPECT_THAT(Summarize(records, Slo{}).tenants, IsEmpty());
 }
 
+TEST(SummarizeTest, PerTurnOfMultiTurnRecords) {
+  // Two conversations of two turns: the cold first turns wait longer for their first token.
+  std::vector<RequestRecord> records = {Ok("", 0, {2.0, 2.5}, 100), Ok("", 0, {3.0, 3.25}, 100),
+                                        Ok("", 2.5, {2.75, 3.0}, 150),
+                                        Ok("", 3.25, {3.5, 4.0}, 150)};
+  records[0].turn = records[1].turn = 1;
+  records[2].turn = records[3].turn = 2;
+  const Summary s = Summarize(records, Slo{.ttft = 1});
+  ASSERT_EQ(s.turns.size(), 2u);
+  const Summary& first = s.turns.at(1);
+  EXPECT_EQ(first.requests, 2);
+  EXPECT_EQ(first.prompt_tokens, 200);
+  ExpectDistribution(first.ttft, 2, 2.5, 2.5, 2.9, 2.95, 2.99, 3.0);
+  EXPECT_EQ(first.good, 0);
+  const Summary& second = s.turns.at(2);
+  ExpectDistribution(second.ttft, 2, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25);
+  EXPECT_EQ(second.good, 2);
+  EXPECT_DOUBLE_EQ(second.duration, 4.0);  // the whole run's, as for tenants
+  EXPECT_THAT(second.turns, IsEmpty());
+  const nlohmann::ordered_json json = ToJson(s);
+  EXPECT_EQ(json["turns"]["2"]["good"], 2);
+  EXPECT_FALSE(json["turns"]["2"].contains("turns"));
+  EXPECT_THAT(FormatTable(s, Slo{.ttft = 1}), HasSubstr("Per turn"));
+}
+
+TEST(SummarizeTest, NoTurnsWithoutTurnNumbers) {
+  EXPECT_THAT(Summarize(Records(), Slo{}).turns, IsEmpty());
+  EXPECT_TRUE(ToJson(Summarize(Records(), Slo{}))["turns"].empty());
+}
+
 TEST(SummarizeTest, NoRecordsIsAllZero) {
   const Summary s = Summarize({}, Slo{});
   EXPECT_EQ(s.requests, 0);
@@ -263,7 +293,7 @@ TEST(ToJsonTest, DocumentedFieldsInOrder) {
       keys, ElementsAre("requests", "completed", "failed", "errors", "duration_s", "prompt_tokens",
                         "output_tokens", "cached_prompt_tokens", "requests_per_s",
                         "output_tokens_per_s", "total_tokens_per_s", "ttft_s", "tpot_s", "itl_s",
-                        "e2e_s", "good", "goodput_requests_per_s", "tenants"));
+                        "e2e_s", "good", "goodput_requests_per_s", "tenants", "turns"));
   EXPECT_EQ(json["requests"], 9);
   EXPECT_EQ(json["errors"]["http 429"], 2);
   EXPECT_EQ(json["duration_s"], 4.0);

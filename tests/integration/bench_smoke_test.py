@@ -2,12 +2,16 @@
 """`shoal bench` against a real `shoal serve` over both protocols: every request
 completes with exactly the output tokens asked for (ignore_eos), the JSON report has its
 documented fields with sane values, an open loop and a --duration bound work, and a
-target nobody listens on is reported as errors, not a crash.
+target nobody listens on is reported as errors, not a crash; --plot draws the report with
+bench/plot.py, and a plot that fails is an error that keeps the JSON.
 
 Run by ctest as: bench_smoke_test.py --shoal build/cli/shoal --testdata build/testdata
 """
 import json
+import os
+import struct
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -105,6 +109,40 @@ class BenchSmokeTest(unittest.TestCase):
         self.assertTrue(ramp["all_held"], ramp)
         self.assertEqual(ramp["highest_rate_held"], 8)
         self.assertEqual([stage["num_requests"] for stage in ramp["stages"]], [4, 8])
+
+    def test_plot_draws_the_ramp_as_a_png(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "ramp.png"
+            code, report, log = bench(self.server.http_address, "--protocol", "http",
+                                      "--ramp-rates", "4,8", "--stage-seconds", "1",
+                                      "--input-len", "8", "--output-len", "3",
+                                      "--slo", "ttft=60s", "--plot", str(png))
+            self.assertEqual(code, 0, log)
+            self.assertEqual(len(report["ramp"]["stages"]), 2)
+            data = png.read_bytes()
+        self.assertEqual(data[:8], b"\x89PNG\r\n\x1a\n")
+        # bench/plot.py: three panels of 5 x 4 inches at 120 dpi, one row (rates only).
+        width, height = struct.unpack(">II", data[16:24])
+        self.assertEqual((width, height), (1800, 480))
+
+    def test_a_failed_plot_is_an_error_and_keeps_the_report(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            script = Path(tmp) / "broken_plot.py"
+            script.write_text("import sys\nsys.exit('no matplotlib here')\n")
+            out = Path(tmp) / "report.json"
+            proc = subprocess.run(
+                [SHOAL, "bench", "--target", self.server.http_address, "--model",
+                 str(TESTDATA / "models" / f"{MODEL}.gguf"), "--num-requests", "2",
+                 "--concurrency", "1", "--input-len", "8", "--output-len", "2",
+                 "--json", str(out), "--plot", str(Path(tmp) / "x.png")],
+                capture_output=True, text=True, timeout=120,
+                env={**os.environ, "SHOAL_PLOT_SCRIPT": str(script),
+                     "SHOAL_PYTHON": sys.executable})
+            self.assertNotEqual(proc.returncode, 0)
+            self.assertIn("no matplotlib here", proc.stderr)
+            self.assertIn(f"the report is in {out}", proc.stderr)
+            self.assertEqual(json.loads(out.read_text())["summary"]["completed"], 2)
+            self.assertFalse((Path(tmp) / "x.png").exists())
 
     def test_agent_workload_hits_the_prefix_cache_and_splits_by_tenant(self):
         code, report, log = bench(self.server.http_address, "--protocol", "http",

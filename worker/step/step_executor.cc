@@ -41,9 +41,12 @@ absl::StatusOr<std::unique_ptr<StepExecutor>> StepExecutor::Create(
   engine_options.kv.max_blocks = request.max_kv_blocks();
   engine_options.kv.exact_blocks = 0;
   if (request.max_num_seqs() < 0) return Invalid("max_num_seqs must be >= 0");
-  if (request.max_num_seqs() > 0 && options.device.kind == DeviceKind::kCpu) {
+  if (request.kv_cache_sequences() < 0) return Invalid("kv_cache_sequences must be >= 0");
+  const int64_t kv_sequences = request.kv_cache_sequences() > 0 ? request.kv_cache_sequences()
+                                                                 : request.max_num_seqs();
+  if (kv_sequences > 0 && options.device.kind == DeviceKind::kCpu) {
     engine_options.kv.wanted_blocks =
-        KvBlocksForReplica(request.max_num_seqs(), executor->model_->config().context_length,
+        KvBlocksForReplica(kv_sequences, executor->model_->config().context_length,
                            engine_options.kv.block_size);
   }
   SHOAL_ASSIGN_OR_RETURN(executor->engine_, CreateForwardEngine(*executor->model_, engine_options));
