@@ -62,6 +62,13 @@ ABSL_FLAG(double, http_write_timeout_seconds, 60,
           "client stopped reading is dropped after it)");
 ABSL_FLAG(double, sse_keepalive_seconds, 15,
           "serve, router: interval of keep-alive comments in a stream that waits");
+ABSL_FLAG(std::string, api_keys, "",
+          "serve, router: the key file (YAML or JSON: tenants, their API keys and limits; "
+          "reloaded on SIGHUP and when it changes); empty: the endpoint is open to anyone");
+ABSL_FLAG(std::string, cache_salt_secret_file, "",
+          "serve, router: a file of 16+ secret bytes keying the tenants' prefix-cache salts "
+          "(routers in front of the same schedulers should share it); empty: random per "
+          "process");
 ABSL_FLAG(std::string, log_format, "text", "serve, router, scheduler: log lines as text or json");
 ABSL_FLAG(std::string, log_level, "info", "serve, router, scheduler: debug, info, warn or error");
 ABSL_FLAG(int32_t, metrics_port, 9561,
@@ -73,7 +80,8 @@ ABSL_FLAG(int64_t, max_num_seqs, 0,
           "4 full contexts per compute thread)");
 ABSL_FLAG(int64_t, long_prefill_token_threshold, 0,
           "scheduler: cap on one request's prefill chunk per step (0: the step budget)");
-ABSL_FLAG(int64_t, max_waiting, 4096, "scheduler: requests queued before new ones get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_waiting, 4096,
+          "scheduler: requests queued before new ones get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int32_t, block_size, 16, "scheduler: tokens per KV block");
 ABSL_FLAG(bool, enable_prefix_caching, true, "scheduler: reuse the KV blocks of shared prefixes");
 ABSL_FLAG(double, kv_memory_fraction, 0.5,
@@ -84,7 +92,8 @@ ABSL_FLAG(int64_t, max_kv_blocks, 0,
           "scheduler: cap on KV blocks (0: what the replica can use, within the memory fraction)");
 ABSL_FLAG(double, drain_seconds, 30, "on SIGTERM: seconds in-flight requests get to finish");
 // Self-test.
-ABSL_FLAG(std::string, backend, "cuda", "selftest: the backend to check against the CPU reference (cuda, cpu)");
+ABSL_FLAG(std::string, backend, "cuda",
+          "selftest: the backend to check against the CPU reference (cuda, cpu)");
 ABSL_FLAG(int32_t, device_index, 0, "selftest: which CUDA device");
 ABSL_FLAG(std::string, models, "",
           "selftest: comma-separated GGUF files whose whole forward passes are compared too");

@@ -75,6 +75,8 @@ ABSL_DECLARE_FLAG(bool, stop_at_eos);
 ABSL_DECLARE_FLAG(std::string, slo);
 ABSL_DECLARE_FLAG(std::string, json);
 ABSL_DECLARE_FLAG(std::string, plot);
+ABSL_DECLARE_FLAG(std::string, api_keys);
+ABSL_DECLARE_FLAG(std::string, cache_salt_secret_file);
 ABSL_DECLARE_FLAG(double, request_timeout_seconds);
 ABSL_DECLARE_FLAG(std::string, metrics_target);
 ABSL_DECLARE_FLAG(std::string, metrics_path);

@@ -38,13 +38,13 @@ absl::Status Route() {
                          router::ServedModel::Open(path, ServedModelNamesFromFlag()));
   SHOAL_ASSIGN_OR_RETURN(router::RouterOptions options, RouterOptionsFromFlags());
   prometheus::Registry registry;
-  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<router::Router> router,
-                         router::Router::Start(options, std::move(model), std::move(replicas),
-                                               registry));
+  SHOAL_ASSIGN_OR_RETURN(
+      std::unique_ptr<router::Router> router,
+      router::Router::Start(options, std::move(model), std::move(replicas), registry));
   SHOAL_LOG_INFO("routing to {} scheduler(s): {}", addresses.size(), fmt::join(addresses, ", "));
   AnnounceListening(options, *router);
 
-  const int signal = WaitForTermination(signals);
+  const int signal = ServeUntilTerminated(signals, *router);
   SHOAL_LOG_INFO("{}: draining for up to {} s", strsignal(signal),
                  absl::GetFlag(FLAGS_drain_seconds));
   DrainRouter(*router, absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));

@@ -35,15 +35,15 @@ absl::Status Serve() {
   replicas.push_back(std::make_unique<inprocess::InProcessSchedulerClient>(engine));
   SHOAL_ASSIGN_OR_RETURN(router::RouterOptions options, RouterOptionsFromFlags());
   options.healthy = [&engine] { return engine.healthy(); };
-  SHOAL_ASSIGN_OR_RETURN(std::unique_ptr<router::Router> router,
-                         router::Router::Start(options, std::move(model), std::move(replicas),
-                                               registry));
+  SHOAL_ASSIGN_OR_RETURN(
+      std::unique_ptr<router::Router> router,
+      router::Router::Start(options, std::move(model), std::move(replicas), registry));
   AnnounceListening(options, *router);
 
   // The engine failing for good: the gRPC health service says NOT_SERVING too (/health
   // and /ready already answer 503), so that an orchestrator restarts the process.
   bool marked_unhealthy = false;
-  const int signal = WaitForTermination(signals, [&] {
+  const int signal = ServeUntilTerminated(signals, *router, [&] {
     if (marked_unhealthy || engine.healthy()) return;
     marked_unhealthy = true;
     router->SetGrpcServing(false);

@@ -1,6 +1,8 @@
 #include "cli/server_options.h"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
@@ -16,8 +18,8 @@ absl::Status InitLoggingFromFlags(const char* role) {
   if (format != "text" && format != "json") {
     return absl::InvalidArgumentError("--log-format must be text or json");
   }
-  return log::Init({.json = format == "json", .level = absl::GetFlag(FLAGS_log_level),
-                    .role = role});
+  return log::Init(
+      {.json = format == "json", .level = absl::GetFlag(FLAGS_log_level), .role = role});
 }
 
 std::vector<std::string> ServedModelNamesFromFlag() {
@@ -40,6 +42,20 @@ absl::StatusOr<router::RouterOptions> RouterOptionsFromFlags() {
   options.http.keepalive_interval = absl::Seconds(absl::GetFlag(FLAGS_sse_keepalive_seconds));
   options.grpc_host = options.http.host;
   options.grpc_port = absl::GetFlag(FLAGS_grpc_port);
+  options.api_keys_path = absl::GetFlag(FLAGS_api_keys);
+  if (const std::string secret_file = absl::GetFlag(FLAGS_cache_salt_secret_file);
+      !secret_file.empty()) {
+    std::ifstream in(secret_file, std::ios::binary);
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) {
+      return absl::NotFoundError("cannot read --cache-salt-secret-file " + secret_file);
+    }
+    if (secret.size() < 16 || secret.size() > 4096) {
+      return absl::InvalidArgumentError(
+          "--cache-salt-secret-file must hold 16 to 4096 bytes (e.g. 32 random bytes)");
+    }
+    options.cache_salt_secret = std::move(secret);
+  }
   if (absl::Status status = options.Validate(); !status.ok()) return status;
   return options;
 }
@@ -49,17 +65,42 @@ sigset_t BlockTerminationSignals() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
 }
 
-int WaitForTermination(const sigset_t& signals, const std::function<void()>& every_second) {
+int WaitForTermination(const sigset_t& signals, const std::function<void()>& every_second,
+                       const std::function<void()>& on_hangup) {
   while (true) {
     const timespec one_second{.tv_sec = 1, .tv_nsec = 0};
     const int signal = sigtimedwait(&signals, nullptr, &one_second);
+    if (signal == SIGHUP) {
+      if (on_hangup) on_hangup();
+      continue;
+    }
     if (signal > 0) return signal;
     if (every_second) every_second();
   }
+}
+
+int ServeUntilTerminated(const sigset_t& signals, router::Router& router,
+                         const std::function<void()>& every_second) {
+  return WaitForTermination(
+      signals,
+      [&] {
+        if (absl::Status status = router.ReloadApiKeysIfChanged(); !status.ok()) {
+          SHOAL_LOG_ERROR("the key file changed but was not reloaded ({}); the old keys stay",
+                          std::string(status.message()));
+        }
+        if (every_second) every_second();
+      },
+      [&] {
+        if (absl::Status status = router.ReloadApiKeys(); !status.ok()) {
+          SHOAL_LOG_ERROR("SIGHUP: the key file was not reloaded ({}); the old keys stay",
+                          std::string(status.message()));
+        }
+      });
 }
 
 void AnnounceListening(const router::RouterOptions& options, const router::Router& router) {

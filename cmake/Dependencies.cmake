@@ -17,3 +17,4 @@ if(SHOAL_BUILD_TESTS)
 endif()
 find_package(prometheus-cpp CONFIG REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED)
+find_package(yaml-cpp REQUIRED)  # the router's key file

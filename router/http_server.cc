@@ -154,20 +154,18 @@ class Session : public std::enable_shared_from_this<Session> {
     reading_ = false;
     stream_.expires_never();
     if (ec == http::error::body_limit) {
-      return WriteError(MakeOpenAiError(
-                            413, fmt::format("the request body is larger than {} bytes",
-                                             server_.options.max_body_bytes)),
+      return WriteError(MakeOpenAiError(413, fmt::format("the request body is larger than {} bytes",
+                                                         server_.options.max_body_bytes)),
                         static_cast<int64_t>(bytes));
     }
     if (ec == http::error::header_limit) {
-      return WriteError(MakeOpenAiError(
-                            431, fmt::format("the request headers are larger than {} bytes",
-                                             server_.options.max_header_bytes)),
-                        static_cast<int64_t>(bytes));
+      return WriteError(
+          MakeOpenAiError(431, fmt::format("the request headers are larger than {} bytes",
+                                           server_.options.max_header_bytes)),
+          static_cast<int64_t>(bytes));
     }
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       return Close();  // gone, idle too long, or too slow to send its request
     }
     if (ec) {
@@ -188,6 +186,9 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest request{.method = record_.method, .path = record_.path, .body = message.body()};
     if (auto it = message.find(http::field::authorization); it != message.end()) {
       request.authorization = std::string(it->value());
+    }
+    if (auto it = message.find("x-api-key"); it != message.end()) {
+      request.x_api_key = std::string(it->value());
     }
     HandlerResult result = server_.handler(request);
     record_.info = std::move(result.info);
@@ -216,19 +217,19 @@ class Session : public std::enable_shared_from_this<Session> {
     response_->prepare_payload();
     MarkFirstByte();
     stream_.expires_after(ToChrono(server_.options.write_timeout));
-    http::async_write(stream_, *response_,
-                      [self = shared_from_this(), exchange = exchange_](beast::error_code ec,
-                                                                        size_t bytes) {
-                        // The exchange may have ended meanwhile (the client left).
-                        if (exchange != self->exchange_) return;
-                        self->stream_.expires_never();
-                        self->record_.response_bytes += static_cast<int64_t>(bytes);
-                        if (ec) {
-                          self->record_.client_gone = true;
-                          return self->EndExchange(false);
-                        }
-                        self->EndExchange(self->response_->keep_alive());
-                      });
+    http::async_write(
+        stream_, *response_,
+        [self = shared_from_this(), exchange = exchange_](beast::error_code ec, size_t bytes) {
+          // The exchange may have ended meanwhile (the client left).
+          if (exchange != self->exchange_) return;
+          self->stream_.expires_never();
+          self->record_.response_bytes += static_cast<int64_t>(bytes);
+          if (ec) {
+            self->record_.client_gone = true;
+            return self->EndExchange(false);
+          }
+          self->EndExchange(self->response_->keep_alive());
+        });
   }
 
   // A protocol error: answer, then close without reading further requests (lingering
@@ -263,8 +264,9 @@ class Session : public std::enable_shared_from_this<Session> {
         if (!head_sent_) {
           head_sent_ = true;
           record_.status = 200;
-          out_ = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                 "X-Accel-Buffering: no\r\nServer: shoal\r\nTransfer-Encoding: chunked\r\n";
+          out_ =
+              "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+              "X-Accel-Buffering: no\r\nServer: shoal\r\nTransfer-Encoding: chunked\r\n";
           stream_keep_alive_ = KeepAlive();
           if (!stream_keep_alive_) out_ += "Connection: close\r\n";
           out_ += "\r\n";
@@ -319,13 +321,12 @@ class Session : public std::enable_shared_from_this<Session> {
     const uint64_t exchange = ++exchange_;
     stream_.socket().async_wait(
         tcp::socket::wait_read, [self = shared_from_this(), exchange](beast::error_code ec) {
-          if (self->closed_ || exchange != self->exchange_ ||
-              self->deferred_ == nullptr) {
+          if (self->closed_ || exchange != self->exchange_ || self->deferred_ == nullptr) {
             return;
           }
           char byte;
-          const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1,
-                                   MSG_PEEK | MSG_DONTWAIT);
+          const ssize_t n =
+              ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
           if (ec || n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
             self->record_.client_gone = true;
             self->EndExchange(false);
@@ -441,17 +442,16 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
   auto impl = std::make_unique<Impl>(options, std::move(handler), std::move(on_exchange));
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(options.host, ec);
-  if (ec) return absl::InvalidArgumentError(fmt::format("bad host '{}': {}", options.host,
-                                                        ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(fmt::format("bad host '{}': {}", options.host, ec.message()));
   const tcp::endpoint endpoint(address, static_cast<uint16_t>(options.port));
   impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(
-        fmt::format("cannot listen for HTTP on {}:{}: {}", options.host, options.port,
-                    ec.message()));
+    return absl::UnavailableError(fmt::format("cannot listen for HTTP on {}:{}: {}", options.host,
+                                              options.port, ec.message()));
   }
   auto server = absl::WrapUnique(new HttpServer(std::move(impl)));
   server->port_ = server->impl_->acceptor.local_endpoint().port();

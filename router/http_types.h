@@ -18,6 +18,7 @@ struct HttpRequest {
   std::string path;    // the target without its query string
   std::string body;
   std::string authorization;  // the Authorization header, if any
+  std::string x_api_key;      // the x-api-key header (Anthropic's), if any
 };
 
 struct HttpResponse {
@@ -38,10 +39,10 @@ struct ExchangeInfo {
 // One step of a deferred response.
 struct ResponsePiece {
   enum class Kind {
-    kPending,    // nothing to send now: wait for the next wake-up
-    kComplete,   // `response` is the whole response
-    kStreamData, // `data` is the next part of an event stream (200, text/event-stream)
-    kStreamEnd,  // `data` (may be empty) is the stream's last part
+    kPending,     // nothing to send now: wait for the next wake-up
+    kComplete,    // `response` is the whole response
+    kStreamData,  // `data` is the next part of an event stream (200, text/event-stream)
+    kStreamEnd,   // `data` (may be empty) is the stream's last part
   };
   Kind kind = Kind::kPending;
   HttpResponse response;

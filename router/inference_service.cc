@@ -6,13 +6,32 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/status_macros.h"
 #include "common/status_util.h"
+#include "router/admission_ticket.h"
 #include "router/choice.h"
 #include "router/openai_error.h"
 #include "router/utf8.h"
 
 namespace shoal::router {
 namespace {
+
+// A call's API key, from its metadata: `authorization: Bearer KEY` or `x-api-key: KEY`.
+std::string_view ApiKeyOfCall(const grpc::CallbackServerContext& call) {
+  const auto& metadata = call.client_metadata();
+  const auto authorization = metadata.find("authorization");
+  const auto x_api_key = metadata.find("x-api-key");
+  const auto view = [&](auto it) {
+    return it == metadata.end() ? std::string_view()
+                                : std::string_view(it->second.data(), it->second.size());
+  };
+  return ApiKeyFrom(view(authorization), view(x_api_key));
+}
+
+// A unary call's tenant check: the status of an unauthenticated call.
+absl::Status CheckCaller(RouterContext& context, const grpc::CallbackServerContext& call) {
+  return context.tenants().Authenticate(ApiKeyOfCall(call)).status();
+}
 
 // One Generate call. The choice is pumped from two kinds of threads (its upstream's
 // wake-ups and gRPC's write completions), so everything goes through Guard::mu; the
@@ -24,8 +43,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
                   const v1::GenerateRequest& request)
       : context_(context), call_(call), guard_(std::make_shared<Guard>()) {
     started_ = absl::Now();
-    request_id_ = request.request_id().empty() ? context.NewPublicId("gen-")
-                                               : request.request_id();
+    request_id_ = request.request_id().empty() ? context.NewPublicId("gen-") : request.request_id();
     model_ = context.model().name();  // the first served name, whatever alias was asked
     return_token_ids_ = request.return_token_ids();
     return_prompt_token_ids_ = request.return_prompt_token_ids();
@@ -34,16 +52,21 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       FinishWith(status);
       return;
     }
-    absl::MutexLock lock(&guard_->mu);
-    guard_->reactor = this;
-    MaybeWriteLocked();
+    const std::function<void()> admitted = AdmissionWake();
+    {
+      absl::MutexLock lock(&guard_->mu);
+      guard_->reactor = this;
+      MaybeWriteLocked();
+    }
+    // A slot that arrived between Begin and publishing the reactor found no one.
+    admitted();
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&guard_->mu);
     writing_ = false;
     if (!ok) {  // the client is gone
-      if (choice_ != nullptr) choice_->Cancel();
+      if (choice_ != nullptr && !guard_->starting) choice_->Cancel();
       FinishWith(absl::CancelledError("the stream was closed"));
       return;
     }
@@ -52,7 +75,7 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
 
   void OnCancel() override {
     absl::MutexLock lock(&guard_->mu);
-    if (choice_ != nullptr) choice_->Cancel();
+    if (choice_ != nullptr && !guard_->starting) choice_->Cancel();
     FinishWith(absl::CancelledError("cancelled by the client"));
   }
 
@@ -60,8 +83,21 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     {
       absl::MutexLock lock(&guard_->mu);
       guard_->reactor = nullptr;
+      // An AdmissionWake starting the choice finishes first.
+      guard_->mu.Await(absl::Condition(
+          +[](Guard* guard) { return !guard->starting; }, guard_.get()));
+    }
+    if (tenant_.tenant != nullptr) {
+      const int64_t prompt = choice_ ? choice_->prompt_tokens() : 0;
+      const int64_t output = choice_ ? choice_->completion_tokens() : 0;
+      tenant_.lease.Settle(prompt + output);
+      ChargeNewOutput();
+      context_.tenants().metrics().Generated(tenant_.tenant->name, output);
     }
     choice_.reset();  // no wake-up after this returns
+    replica_.Release();
+    slot_.End();      // the next waiting request may start
+    ticket_.reset();  // or, still waiting, this one leaves the queue
     if (counted_) context_.InflightChanged(-1);
     delete this;
   }
@@ -70,9 +106,12 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
   struct Guard {
     absl::Mutex mu;
     GenerateReactor* reactor = nullptr;
+    bool starting = false;  // AdmissionWake is starting the choice, unlocked
   };
 
   absl::Status Begin(const v1::GenerateRequest& request) {
+    absl::StatusOr<TenantRef> tenant = context_.tenants().Authenticate(ApiKeyOfCall(call_));
+    if (!tenant.ok()) return tenant.status();
     if (request.request_id().size() > 128) {
       return InvalidParam("request_id", "request_id is longer than 128 characters");
     }
@@ -80,22 +119,96 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
     absl::StatusOr<PreparedPrompt> prepared =
         context_.model().Prepare(request, context_.max_model_len());
     if (!prepared.ok()) return prepared.status();
-    absl::StatusOr<SchedulerClient*> replica = context_.PickReplica();
-    if (!replica.ok()) return replica.status();
+    SHOAL_RETURN_IF_ERROR(context_.tenants().CapMaxTokens(
+        **tenant, request.sampling().has_max_tokens(), prepared->sampling));
+    TenantDemand demand{.client_cache_salt = request.cache_salt(),
+                        .prompt_tokens = static_cast<int64_t>(prepared->prompt_token_ids.size()),
+                        .max_tokens = prepared->sampling.max_tokens()};
+    if (request.has_priority()) demand.priority = request.priority();
+    SHOAL_RETURN_IF_ERROR(context_.CheckAccepting());
+    SHOAL_ASSIGN_OR_RETURN(tenant_, context_.tenants().Admit(std::move(*tenant), demand));
+    const int64_t prompt_tokens = demand.prompt_tokens;
     choice_ = std::make_unique<Choice>(0, context_.model(), std::move(*prepared),
                                        /*skip_special_tokens=*/true);
-    v1::SchedulerGenerateRequest base;
-    base.set_request_id(context_.NewInternalPrefix());
-    base.set_priority(request.priority());
-    base.set_cache_salt(request.cache_salt());
-    base.set_arrival_time_unix_nanos(absl::ToUnixNanos(started_));
+    base_.set_request_id(context_.NewInternalPrefix());
+    base_.set_priority(tenant_.priority);
+    base_.set_cache_salt(tenant_.cache_salt);
+    base_.set_tenant_id(tenant_.tenant->name);
+    base_.set_arrival_time_unix_nanos(absl::ToUnixNanos(started_));
     counted_ = true;
     context_.InflightChanged(+1);
-    choice_->Start(**replica, std::move(base), [guard = guard_] {
+    absl::StatusOr<std::unique_ptr<AdmissionTicket>> ticket = AdmissionTicket::Enter(
+        context_.admission(), tenant_.tenant, tenant_.priority, prompt_tokens, AdmissionWake());
+    if (!ticket.ok()) {
+      context_.tenants().metrics().Rejected(tenant_.tenant->name, Rejection::kMaxQueued);
+      return ticket.status();
+    }
+    ticket_ = std::move(*ticket);
+    // Admitted at once (the usual case): start now, before the reactor is published.
+    if (std::optional<AdmissionSlot> slot = ticket_->TakeSlot()) {
+      choice_started_ = true;
+      return StartChoice(std::move(*slot));
+    }
+    return absl::OkStatus();
+  }
+
+  // The choice's wake-up: reaches the reactor while it lives (any thread).
+  std::function<void()> Wake() const {
+    return [guard = guard_] {
       absl::MutexLock lock(&guard->mu);
       if (guard->reactor != nullptr) guard->reactor->MaybeWriteLocked();
-    });
+    };
+  }
+
+  // The admission queue's wake-up, once a request that waited may start (any thread,
+  // holding none of this call's locks). It starts the choice without the guard held: a
+  // scheduler client may call on_ready from inside Generate, and its locks come before
+  // the guard's. Meanwhile `starting` keeps the other paths off the choice and OnDone
+  // waits.
+  std::function<void()> AdmissionWake() const {
+    return [guard = guard_] {
+      GenerateReactor* self = nullptr;
+      std::optional<AdmissionSlot> slot;
+      {
+        absl::MutexLock lock(&guard->mu);
+        self = guard->reactor;
+        if (self == nullptr || self->choice_started_ || self->finished_) return;
+        slot = self->ticket_->TakeSlot();
+        if (!slot) return;
+        self->choice_started_ = true;
+        guard->starting = true;
+      }
+      const absl::Status status = self->StartChoice(std::move(*slot));
+      absl::MutexLock lock(&guard->mu);
+      guard->starting = false;
+      if (guard->reactor == nullptr) return;  // OnDone is waiting to delete it
+      if (!status.ok()) {
+        self->FinishWith(status);
+      } else if (self->finished_) {
+        self->choice_->Cancel();  // cancelled while it started
+      } else {
+        self->MaybeWriteLocked();
+      }
+    };
+  }
+
+  // Takes a replica and starts the choice, with no lock held: from Begin (before the
+  // reactor is published) or from AdmissionWake.
+  absl::Status StartChoice(AdmissionSlot slot) {
+    slot_ = std::move(slot);
+    context_.tenants().metrics().QueueTime(tenant_.tenant->name,
+                                           absl::ToDoubleSeconds(ticket_->waited()));
+    SHOAL_ASSIGN_OR_RETURN(replica_, context_.AcquireReplica());
+    choice_->Start(*replica_.client(), std::move(base_), Wake());
     return absl::OkStatus();
+  }
+
+  void ChargeNewOutput() {
+    const int64_t output = choice_ ? choice_->completion_tokens() : 0;
+    if (output > output_charged_) {
+      context_.admission().ChargeOutput(*tenant_.tenant, output - output_charged_);
+      output_charged_ = output;
+    }
   }
 
   // With guard_->mu held (or before the reactor is published).
@@ -108,16 +221,16 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
 
   void RecordMetrics(const absl::Status& status) {
     const std::string code = status.ok() ? "OK" : absl::StatusCodeToString(status.code());
-    context_.metrics().RecordGrpc("Generate", code, model_,
-                                  absl::ToDoubleSeconds(absl::Now() - started_),
-                                  choice_ ? choice_->prompt_tokens() : 0,
-                                  choice_ ? choice_->completion_tokens() : 0);
+    context_.metrics().RecordGrpc(
+        "Generate", code, model_, absl::ToDoubleSeconds(absl::Now() - started_),
+        choice_ ? choice_->prompt_tokens() : 0, choice_ ? choice_->completion_tokens() : 0);
   }
 
   void MaybeWriteLocked() {
-    if (finished_ || choice_ == nullptr) return;
+    if (finished_ || !choice_started_ || guard_->starting) return;
     delta_.Clear();
     if (choice_->Pump(delta_)) QueueMessages();
+    ChargeNewOutput();
     if (!writing_ && !queue_.empty()) {
       writing_ = true;
       response_ = std::move(queue_.front());
@@ -141,8 +254,8 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
       message.set_request_id(request_id_);
       v1::GenerateResponse::Chunk* chunk = message.mutable_chunk();
       chunk->set_text(delta_.text);
-      if (return_token_ids_) chunk->mutable_token_ids()->Assign(delta_.token_ids.begin(),
-                                                                delta_.token_ids.end());
+      if (return_token_ids_)
+        chunk->mutable_token_ids()->Assign(delta_.token_ids.begin(), delta_.token_ids.end());
       for (v1::TokenLogprob& lp : delta_.logprobs) *chunk->add_logprobs() = std::move(lp);
       if (return_prompt_token_ids_ && !sent_any_) {
         chunk->mutable_prompt_token_ids()->Assign(choice.prompt_token_ids().begin(),
@@ -192,6 +305,13 @@ class GenerateReactor final : public grpc::ServerWriteReactor<v1::GenerateRespon
   RouterContext& context_;
   grpc::CallbackServerContext& call_;
   std::shared_ptr<Guard> guard_;
+  TenantAdmission tenant_;
+  std::unique_ptr<AdmissionTicket> ticket_;
+  AdmissionSlot slot_;
+  ReplicaLease replica_;
+  v1::SchedulerGenerateRequest base_;
+  bool choice_started_ = false;
+  int64_t output_charged_ = 0;
   std::unique_ptr<Choice> choice_;
   ChoiceDelta delta_;
   std::deque<v1::GenerateResponse> queue_;
@@ -228,6 +348,7 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
                                                      const v1::TokenizeRequest* request,
                                                      v1::TokenizeResponse* response) {
   return Unary(context, [&]() -> absl::Status {
+    SHOAL_RETURN_IF_ERROR(CheckCaller(context_, *context));
     if (absl::Status status = context_.CheckModel(request->model()); !status.ok()) return status;
     const model::Tokenizer& tokenizer = context_.model().tokenizer();
     std::vector<int32_t> ids;
@@ -256,6 +377,7 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(grpc::CallbackServerConte
                                                        const v1::DetokenizeRequest* request,
                                                        v1::DetokenizeResponse* response) {
   return Unary(context, [&]() -> absl::Status {
+    SHOAL_RETURN_IF_ERROR(CheckCaller(context_, *context));
     if (absl::Status status = context_.CheckModel(request->model()); !status.ok()) return status;
     const std::vector<int32_t> ids(request->token_ids().begin(), request->token_ids().end());
     absl::StatusOr<std::string> text = context_.model().tokenizer().Decode(
@@ -270,11 +392,13 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
                                                        const v1::ListModelsRequest* request,
                                                        v1::ListModelsResponse* response) {
   return Unary(context, [&]() -> absl::Status {
+    SHOAL_RETURN_IF_ERROR(CheckCaller(context_, *context));
     const ServedModel& model = context_.model();
     for (const std::string& name : model.names()) {
       v1::ModelInfo* info = response->add_models();
       info->set_id(name);
-      info->set_architecture(std::string(model::ArchitectureName(model.file().config().architecture)));
+      info->set_architecture(
+          std::string(model::ArchitectureName(model.file().config().architecture)));
       info->set_max_model_len(static_cast<int32_t>(context_.max_model_len()));
       info->set_vocab_size(model.tokenizer().vocab_size());
       info->set_created(model.created_unix_seconds());

@@ -9,10 +9,10 @@
 namespace shoal::router {
 
 OpenAiCompletion::OpenAiCompletion(const OpenAiRequest& request,
-                                   std::vector<PreparedPrompt> prompts, const ServedModel& model,
-                                   SchedulerClient& scheduler, CompletionSetup setup)
-    : model_(model),
-      scheduler_(scheduler),
+                                   std::vector<PreparedPrompt> prompts, RouterContext& context,
+                                   CompletionSetup setup)
+    : context_(context),
+      model_(context.model()),
       setup_(std::move(setup)),
       stream_(request.stream),
       include_usage_(request.include_usage),
@@ -21,13 +21,45 @@ OpenAiCompletion::OpenAiCompletion(const OpenAiRequest& request,
       prompts_(std::move(prompts)) {}
 
 OpenAiCompletion::~OpenAiCompletion() {
+  // The output it did not make goes back to the tenant's tokens-per-minute allowance.
+  const UsageCounts usage = Usage();
+  setup_.tenant.lease.Settle(usage.prompt_tokens + usage.completion_tokens);
+  ChargeNewOutput();
+  context_.tenants().metrics().Generated(setup_.tenant.tenant->name, usage.completion_tokens);
   choices_.clear();  // each Choice cancels its request
+  replica_.Release();
+  slot_.End();      // the next waiting request may start
+  ticket_.reset();  // or, still waiting, this one leaves the queue
   if (started_ && setup_.on_inflight_change) setup_.on_inflight_change(-1);
 }
 
 void OpenAiCompletion::Start(std::function<void()> wake) {
   started_ = true;
   if (setup_.on_inflight_change) setup_.on_inflight_change(+1);
+  wake_ = wake;  // the choices' wake-up, once admitted
+  int64_t prompt_tokens = 0;
+  for (const PreparedPrompt& prompt : prompts_) {
+    prompt_tokens += static_cast<int64_t>(prompt.prompt_token_ids.size());
+  }
+  absl::StatusOr<std::unique_ptr<AdmissionTicket>> ticket =
+      AdmissionTicket::Enter(context_.admission(), setup_.tenant.tenant, setup_.tenant.priority,
+                             prompt_tokens, std::move(wake));
+  if (!ticket.ok()) {
+    refused_ = ticket.status();
+    context_.tenants().metrics().Rejected(setup_.tenant.tenant->name, Rejection::kMaxQueued);
+    return;
+  }
+  ticket_ = std::move(*ticket);
+}
+
+absl::Status OpenAiCompletion::BeginChoices(AdmissionSlot slot) {
+  choices_started_ = true;
+  slot_ = std::move(slot);
+  context_.tenants().metrics().QueueTime(setup_.tenant.tenant->name,
+                                         absl::ToDoubleSeconds(ticket_->waited()));
+  absl::StatusOr<ReplicaLease> replica = context_.AcquireReplica();
+  if (!replica.ok()) return replica.status();
+  replica_ = std::move(*replica);
   for (size_t p = 0; p < prompts_.size(); ++p) {
     for (int i = 0; i < n_; ++i) {
       PreparedPrompt prompt = prompts_[p];
@@ -35,7 +67,8 @@ void OpenAiCompletion::Start(std::function<void()> wake) {
       // choices differ yet the response is reproducible.
       if (prompt.sampling.has_seed()) prompt.sampling.set_seed(prompt.sampling.seed() + i);
       const int index = static_cast<int>(p) * n_ + i;
-      auto choice = std::make_unique<Choice>(index, model_, std::move(prompt), skip_special_tokens_);
+      auto choice =
+          std::make_unique<Choice>(index, model_, std::move(prompt), skip_special_tokens_);
       choices_.push_back({.choice = std::move(choice)});
     }
   }
@@ -43,8 +76,35 @@ void OpenAiCompletion::Start(std::function<void()> wake) {
     v1::SchedulerGenerateRequest base;
     base.set_request_id(fmt::format("{}-{}", setup_.internal_id_prefix, state.choice->index()));
     base.set_arrival_time_unix_nanos(setup_.arrival_unix_nanos);
-    state.choice->Start(scheduler_, std::move(base), wake);
+    base.set_priority(setup_.tenant.priority);
+    base.set_cache_salt(setup_.tenant.cache_salt);
+    base.set_tenant_id(setup_.tenant.tenant->name);
+    state.choice->Start(*replica_.client(), std::move(base), wake_);
   }
+  return absl::OkStatus();
+}
+
+void OpenAiCompletion::ChargeNewOutput() {
+  const int64_t output = Usage().completion_tokens;
+  if (output > output_charged_) {
+    context_.admission().ChargeOutput(*setup_.tenant.tenant, output - output_charged_);
+    output_charged_ = output;
+  }
+}
+
+ResponsePiece OpenAiCompletion::Refuse(const absl::Status& status) {
+  done_ = true;
+  if (head_sent_) {
+    // A stream already open (its head went out with a keep-alive while it waited).
+    return {.kind = ResponsePiece::Kind::kStreamEnd,
+            .data = "data: {\"error\": " + OpenAiErrorObjectJson(status) + "}\n\n" + kSseDone};
+  }
+  const OpenAiError error = ToOpenAiError(status);
+  HttpResponse response{.status = error.http_status, .body = error.body};
+  if (error.retry_after_seconds) {
+    response.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
+  }
+  return {.kind = ResponsePiece::Kind::kComplete, .response = std::move(response)};
 }
 
 const absl::Status* OpenAiCompletion::Refusal() const {
@@ -87,7 +147,17 @@ ChoiceEnd OpenAiCompletion::EndOf(const Choice& choice) {
 
 ResponsePiece OpenAiCompletion::Poll() {
   if (done_) return {};
-  return stream_ ? PollStream() : PollComplete();
+  if (!choices_started_) {
+    if (!refused_.ok()) return Refuse(refused_);
+    std::optional<AdmissionSlot> slot = ticket_->TakeSlot();
+    if (!slot) return {};  // still waiting in the admission queue
+    if (absl::Status status = BeginChoices(std::move(*slot)); !status.ok()) {
+      return Refuse(status);
+    }
+  }
+  ResponsePiece piece = stream_ ? PollStream() : PollComplete();
+  ChargeNewOutput();
+  return piece;
 }
 
 ResponsePiece OpenAiCompletion::PollComplete() {
@@ -100,15 +170,7 @@ ResponsePiece OpenAiCompletion::PollComplete() {
   // Any failed choice fails the response, at once: the others are cancelled when this
   // object goes.
   for (const ChoiceState& state : choices_) {
-    if (!state.choice->error().ok()) {
-      done_ = true;
-      const OpenAiError error = ToOpenAiError(state.choice->error());
-      HttpResponse response{.status = error.http_status, .body = error.body};
-      if (error.retry_after_seconds) {
-        response.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
-      }
-      return {.kind = ResponsePiece::Kind::kComplete, .response = std::move(response)};
-    }
+    if (!state.choice->error().ok()) return Refuse(state.choice->error());
   }
   if (!AllDone()) return {};
   done_ = true;
@@ -152,7 +214,8 @@ void OpenAiCompletion::AppendChoiceEvents(ChoiceState& state, const ChoiceDelta&
                                             .end = ending ? &end : nullptr}));
   // Offsets count the tokens' texts, as the complete response's do (a token's text may
   // be held back from `text` while a character is unfinished).
-  for (const v1::TokenLogprob& lp : delta.logprobs) state.token_chars += CountCodePoints(lp.token());
+  for (const v1::TokenLogprob& lp : delta.logprobs)
+    state.token_chars += CountCodePoints(lp.token());
   if (ending) state.end_sent = true;
 }
 
@@ -167,19 +230,12 @@ ResponsePiece OpenAiCompletion::PollStream() {
   if (!head_sent_) {
     // Before anything went out a refusal is still an HTTP status (429 lets the SDK
     // back off and retry).
-    if (const absl::Status* refusal = Refusal()) {
-      done_ = true;
-      const OpenAiError error = ToOpenAiError(*refusal);
-      HttpResponse response{.status = error.http_status, .body = error.body};
-      if (error.retry_after_seconds) {
-        response.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
-      }
-      return {.kind = ResponsePiece::Kind::kComplete, .response = std::move(response)};
-    }
+    if (const absl::Status* refusal = Refusal()) return Refuse(*refusal);
     if (!changed) return {};
     head_sent_ = true;
-    out = OpenEvents();
   }
+  // The role chunks, when the choices began after the head went out with a keep-alive.
+  out += OpenEvents();
   for (size_t k = 0; k < choices_.size(); ++k) {
     AppendChoiceEvents(choices_[k], deltas_[k], out);
   }
@@ -205,7 +261,7 @@ ResponsePiece OpenAiCompletion::PollStream() {
 ResponsePiece OpenAiCompletion::Heartbeat() {
   if (!stream_ || done_) return {};
   if (!head_sent_) {
-    if (Refusal() != nullptr) return Poll();
+    if (Refusal() != nullptr || !refused_.ok()) return Poll();
     head_sent_ = true;
     std::string out = OpenEvents();
     if (out.empty()) out = kSseKeepAlive;

@@ -1,6 +1,8 @@
-// One /v1/chat/completions or /v1/completions request in flight: its choices (each a
-// Choice with its own upstream request), answered as one JSON object when they are all
-// done, or streamed as server-sent events while they run (REFERENCE.md §9.1.3: the
+// One /v1/chat/completions or /v1/completions request in flight: it waits in the
+// admission queue (admission_queue.h) until its tenant has a slot and a replica has
+// room, then runs its choices (each a Choice with its own upstream request) on the
+// replica it was given, answered as one JSON object when they are all done, or
+// streamed as server-sent events while they run (REFERENCE.md §9.1.3: the
 // opening role chunk, content chunks, a finish chunk per choice, the usage chunk when
 // asked for, `data: [DONE]`). A refusal before anything was sent becomes the HTTP
 // status it deserves (429 with Retry-After, 400, 503); an error after the stream began
@@ -16,10 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "router/admission_ticket.h"
 #include "router/choice.h"
 #include "router/http_types.h"
 #include "router/openai_request.h"
 #include "router/openai_response.h"
+#include "router/replica_set.h"
+#include "router/router_context.h"
+#include "router/tenant_gate.h"
 
 namespace shoal::router {
 
@@ -30,14 +36,16 @@ struct CompletionSetup {
   // Called with +1 when the request starts and -1 when it is destroyed (the router's
   // in-flight count and gauge).
   std::function<void(int)> on_inflight_change;
+  // The tenant it runs for: its priority, cache salt and hold on the tenant's rate
+  // limits, settled when it ends.
+  TenantAdmission tenant;
 };
 
 class OpenAiCompletion final : public DeferredResponse {
  public:
-  // One PreparedPrompt per request.prompts entry; `model` and `scheduler` must outlive
-  // this object.
+  // One PreparedPrompt per request.prompts entry; `context` must outlive this object.
   OpenAiCompletion(const OpenAiRequest& request, std::vector<PreparedPrompt> prompts,
-                   const ServedModel& model, SchedulerClient& scheduler, CompletionSetup setup);
+                   RouterContext& context, CompletionSetup setup);
   ~OpenAiCompletion() override;
 
   void Start(std::function<void()> wake) override;
@@ -51,10 +59,16 @@ class OpenAiCompletion final : public DeferredResponse {
     std::string text;                        // non-streamed: all of it
     std::vector<v1::TokenLogprob> logprobs;  // non-streamed: all of them
     int64_t token_chars = 0;  // streamed: characters of the tokens sent (text_offset)
-    bool opened = false;                     // streamed: the role chunk went out
-    bool end_sent = false;                   // streamed: the finish chunk went out
+    bool opened = false;      // streamed: the role chunk went out
+    bool end_sent = false;    // streamed: the finish chunk went out
   };
 
+  // Admitted: takes a replica and starts every choice on it.
+  absl::Status BeginChoices(AdmissionSlot slot);
+  // The response to a request refused before it began.
+  ResponsePiece Refuse(const absl::Status& status);
+  // Charges the tenant's fair-queue counter for output produced since the last call.
+  void ChargeNewOutput();
   ResponsePiece PollComplete();
   ResponsePiece PollStream();
   // Streamed: appends each choice's new events to `out`.
@@ -66,9 +80,16 @@ class OpenAiCompletion final : public DeferredResponse {
   bool AllDone() const;
   static ChoiceEnd EndOf(const Choice& choice);
 
+  RouterContext& context_;
   const ServedModel& model_;
-  SchedulerClient& scheduler_;
-  const CompletionSetup setup_;
+  CompletionSetup setup_;
+  std::unique_ptr<AdmissionTicket> ticket_;
+  absl::Status refused_;  // by the admission queue (its tenant's queue was full)
+  AdmissionSlot slot_;    // held while the choices run
+  ReplicaLease replica_;  // the replica they run on
+  std::function<void()> wake_;
+  bool choices_started_ = false;
+  int64_t output_charged_ = 0;
   const bool stream_;
   const bool include_usage_;
   const int n_;

@@ -17,8 +17,7 @@ HandlerResult ErrorResult(const OpenAiError& error) {
   HandlerResult result;
   result.response = {.status = error.http_status, .body = error.body};
   if (error.retry_after_seconds) {
-    result.response.headers.emplace_back("Retry-After",
-                                         std::to_string(*error.retry_after_seconds));
+    result.response.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_seconds));
   }
   return result;
 }
@@ -33,8 +32,8 @@ HandlerResult JsonResult(const Json& json) {
 
 HandlerResult TextResult(int status, std::string body) {
   HandlerResult result;
-  result.response = {.status = status, .content_type = "text/plain; charset=utf-8",
-                     .body = std::move(body)};
+  result.response = {
+      .status = status, .content_type = "text/plain; charset=utf-8", .body = std::move(body)};
   return result;
 }
 
@@ -54,10 +53,21 @@ HandlerResult OpenAiRoutes::Handle(const HttpRequest& request) {
   const std::string& path = request.path;
   const bool get = request.method == "GET";
   const bool post = request.method == "POST";
-  if (path == "/v1/chat/completions" && post) {
-    return Completion(request, OpenAiEndpoint::kChatCompletions);
+  // The API needs a key when there is a key file; the operational routes never do.
+  const bool api = path.starts_with("/v1/") || path == "/tokenize" || path == "/detokenize";
+  TenantRef tenant;
+  if (api) {
+    absl::StatusOr<TenantRef> authenticated =
+        context_.tenants().Authenticate(ApiKeyFrom(request.authorization, request.x_api_key));
+    if (!authenticated.ok()) return ErrorResult(authenticated.status());
+    tenant = std::move(*authenticated);
   }
-  if (path == "/v1/completions" && post) return Completion(request, OpenAiEndpoint::kCompletions);
+  if (path == "/v1/chat/completions" && post) {
+    return Completion(request, OpenAiEndpoint::kChatCompletions, std::move(tenant));
+  }
+  if (path == "/v1/completions" && post) {
+    return Completion(request, OpenAiEndpoint::kCompletions, std::move(tenant));
+  }
   if (path == "/v1/models" && get) return Models();
   if (path == "/tokenize" && post) return Tokenize(request);
   if (path == "/detokenize" && post) return Detokenize(request);
@@ -71,17 +81,18 @@ HandlerResult OpenAiRoutes::Handle(const HttpRequest& request) {
                             : TextResult(503, "no scheduler replica is ready\n");
   }
   if (path == "/metrics" && get) return Metrics();
-  for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models",
-                            "/tokenize", "/detokenize", "/health", "/ready", "/metrics"}) {
+  for (const char* known : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize",
+                            "/detokenize", "/health", "/ready", "/metrics"}) {
     if (path == known) {
-      return ErrorResult(MakeOpenAiError(405, fmt::format("{} does not accept {}", path,
-                                                          request.method)));
+      return ErrorResult(
+          MakeOpenAiError(405, fmt::format("{} does not accept {}", path, request.method)));
     }
   }
   return ErrorResult(MakeOpenAiError(404, fmt::format("no route for {} {}", request.method, path)));
 }
 
-HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint endpoint) {
+HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint endpoint,
+                                       TenantRef tenant) {
   const absl::Time arrival = absl::Now();
   absl::StatusOr<OpenAiRequest> request = ParseOpenAiRequest(endpoint, http.body);
   if (!request.ok()) return ErrorResult(request.status());
@@ -91,6 +102,7 @@ HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint e
   }
   const int64_t max_model_len = context_.max_model_len();
   std::vector<PreparedPrompt> prepared;
+  TenantDemand demand;
   for (v1::GenerateRequest& prompt : request->prompts) {
     // OpenAI's completions default: 16 tokens; chat: up to the context.
     if (endpoint == OpenAiEndpoint::kCompletions && !prompt.sampling().has_max_tokens()) {
@@ -98,10 +110,21 @@ HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint e
     }
     absl::StatusOr<PreparedPrompt> ready = context_.model().Prepare(prompt, max_model_len);
     if (!ready.ok()) return ErrorResult(ready.status());
+    if (absl::Status status = context_.tenants().CapMaxTokens(
+            *tenant, prompt.sampling().has_max_tokens(), ready->sampling);
+        !status.ok()) {
+      return ErrorResult(status);
+    }
+    demand.prompt_tokens += static_cast<int64_t>(ready->prompt_token_ids.size());
+    demand.max_tokens += int64_t{ready->sampling.max_tokens()} * request->n;
     prepared.push_back(std::move(*ready));
   }
-  absl::StatusOr<SchedulerClient*> replica = context_.PickReplica();
-  if (!replica.ok()) return ErrorResult(replica.status());
+  const v1::GenerateRequest& common = request->prompts.front();
+  if (common.has_priority()) demand.priority = common.priority();
+  demand.client_cache_salt = common.cache_salt();
+  if (absl::Status status = context_.CheckAccepting(); !status.ok()) return ErrorResult(status);
+  absl::StatusOr<TenantAdmission> admitted = context_.tenants().Admit(std::move(tenant), demand);
+  if (!admitted.ok()) return ErrorResult(admitted.status());
 
   const bool chat = endpoint == OpenAiEndpoint::kChatCompletions;
   CompletionSetup setup{
@@ -111,12 +134,12 @@ HandlerResult OpenAiRoutes::Completion(const HttpRequest& http, OpenAiEndpoint e
                  .model = context_.model().name()},  // the first served name, like vLLM
       .internal_id_prefix = context_.NewInternalPrefix(),
       .arrival_unix_nanos = absl::ToUnixNanos(arrival),
-      .on_inflight_change = context_.on_inflight_change()};
+      .on_inflight_change = context_.on_inflight_change(),
+      .tenant = std::move(*admitted)};
   HandlerResult result;
   result.info = {.request_id = setup.header.id, .model = setup.header.model};
-  result.deferred = std::make_unique<OpenAiCompletion>(*request, std::move(prepared),
-                                                       context_.model(), **replica,
-                                                       std::move(setup));
+  result.deferred =
+      std::make_unique<OpenAiCompletion>(*request, std::move(prepared), context_, std::move(setup));
   return result;
 }
 
@@ -147,8 +170,9 @@ HandlerResult OpenAiRoutes::Tokenize(const HttpRequest& request) {
     // The chat form: rendered through the template like a chat completion's prompt.
     BodyJson chat = *body;
     if (!chat.contains("model") || chat["model"].is_null()) chat["model"] = context_.model().name();
-    absl::StatusOr<OpenAiRequest> parsed = ParseOpenAiRequest(
-        OpenAiEndpoint::kChatCompletions, chat.dump(-1, ' ', false, BodyJson::error_handler_t::replace));
+    absl::StatusOr<OpenAiRequest> parsed =
+        ParseOpenAiRequest(OpenAiEndpoint::kChatCompletions,
+                           chat.dump(-1, ' ', false, BodyJson::error_handler_t::replace));
     if (!parsed.ok()) return ErrorResult(parsed.status());
     absl::StatusOr<std::vector<int32_t>> encoded =
         context_.model().EncodeChat(parsed->prompts.front().chat());
@@ -162,7 +186,8 @@ HandlerResult OpenAiRoutes::Tokenize(const HttpRequest& request) {
     bool add_special = true;
     if (const auto it = body->find("add_special_tokens"); it != body->end() && !it->is_null()) {
       if (!it->is_boolean()) {
-        return ErrorResult(InvalidParam("add_special_tokens", "add_special_tokens must be a boolean"));
+        return ErrorResult(
+            InvalidParam("add_special_tokens", "add_special_tokens must be a boolean"));
       }
       add_special = it->get<bool>();
     }

@@ -10,6 +10,7 @@
 #include "router/http_types.h"
 #include "router/openai_request.h"
 #include "router/router_context.h"
+#include "router/tenant_gate.h"
 
 namespace shoal::router {
 
@@ -20,7 +21,7 @@ class OpenAiRoutes {
   HandlerResult Handle(const HttpRequest& request);
 
  private:
-  HandlerResult Completion(const HttpRequest& request, OpenAiEndpoint endpoint);
+  HandlerResult Completion(const HttpRequest& request, OpenAiEndpoint endpoint, TenantRef tenant);
   HandlerResult Models();
   HandlerResult Tokenize(const HttpRequest& request);
   HandlerResult Detokenize(const HttpRequest& request);

@@ -1,6 +1,8 @@
 #include "router/replica_set.h"
 
+#include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace shoal::router {
 
@@ -44,23 +46,85 @@ void ReplicaSet::Poll() {
     if (stats.ok()) {
       replica.max_model_len = stats->max_model_len();
       replica.load = stats->num_running() + stats->num_waiting();
+      const int64_t seqs = stats->max_num_seqs();
+      replica.cap = seqs > 0 ? seqs + std::max<int64_t>(2, seqs / 8) : 0;
     }
   }
+  NotifyRoom();
+}
+
+void ReplicaSet::SetOnRoom(std::function<void()> on_room) {
+  absl::MutexLock lock(&mu_);
+  on_room_ = std::move(on_room);
+}
+
+void ReplicaSet::NotifyRoom() {
+  std::function<void()> on_room;
+  {
+    absl::MutexLock lock(&mu_);
+    on_room = on_room_;
+  }
+  if (on_room) on_room();
 }
 
 void ReplicaSet::Refresh() { Poll(); }
 
-SchedulerClient* ReplicaSet::Pick() {
+std::optional<ReplicaLease> ReplicaSet::Acquire() {
   absl::MutexLock lock(&mu_);
-  Replica* best = nullptr;
+  // Ready replicas with room first, then the least loaded (round-robin among equals).
+  const auto rank = [](const Replica& r) { return std::make_pair(!HasRoom(r), r.load); };
+  size_t best = replicas_.size();
   for (size_t k = 0; k < replicas_.size(); ++k) {
-    Replica& replica = replicas_[(next_ + k) % replicas_.size()];
-    if (replica.ready && (best == nullptr || replica.load < best->load)) best = &replica;
+    const size_t i = (next_ + k) % replicas_.size();
+    if (!replicas_[i].ready) continue;
+    if (best == replicas_.size() || rank(replicas_[i]) < rank(replicas_[best])) best = i;
   }
-  if (best == nullptr) return nullptr;
+  if (best == replicas_.size()) return std::nullopt;
   next_ = (next_ + 1) % replicas_.size();
-  ++best->load;  // until the next poll says otherwise
-  return best->client.get();
+  Replica& replica = replicas_[best];
+  ++replica.load;  // until the next poll says otherwise
+  ++replica.outstanding;
+  return ReplicaLease(this, best, replica.client.get());
+}
+
+int64_t ReplicaSet::Capacity() const {
+  absl::MutexLock lock(&mu_);
+  int64_t capacity = 0;
+  for (const Replica& replica : replicas_) {
+    if (replica.ready) capacity += replica.cap > 0 ? replica.cap : kUnlimited;
+  }
+  return capacity;
+}
+
+int64_t ReplicaSet::outstanding() const {
+  absl::MutexLock lock(&mu_);
+  int64_t n = 0;
+  for (const Replica& replica : replicas_) n += replica.outstanding;
+  return n;
+}
+
+void ReplicaSet::Release(size_t index) {
+  {
+    absl::MutexLock lock(&mu_);
+    --replicas_[index].outstanding;
+  }
+  NotifyRoom();
+}
+
+ReplicaLease& ReplicaLease::operator=(ReplicaLease&& other) noexcept {
+  if (this != &other) {
+    Release();
+    set_ = std::exchange(other.set_, nullptr);
+    index_ = other.index_;
+    client_ = std::exchange(other.client_, nullptr);
+  }
+  return *this;
+}
+
+void ReplicaLease::Release() {
+  if (set_ == nullptr) return;
+  client_ = nullptr;
+  std::exchange(set_, nullptr)->Release(index_);
 }
 
 int ReplicaSet::num_ready() const {

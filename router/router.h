@@ -28,11 +28,16 @@ class Server;
 
 namespace shoal::router {
 
+class AdmissionQueue;
 class InferenceService;
 class OpenAiRoutes;
 class ReplicaSet;
 class RouterContext;
 class RouterMetrics;
+class TenantDirectory;
+class TenantGate;
+class TenantLimiter;
+class TenantMetrics;
 
 struct RouterOptions {
   HttpServerOptions http;
@@ -45,6 +50,11 @@ struct RouterOptions {
   std::function<bool()> healthy;
   // Log one line per request (at info level).
   bool log_requests = true;
+  // The key file (tenant_config.h); empty: the endpoint is open to anyone (local use).
+  std::string api_keys_path;
+  // The key of the tenants' prefix-cache salts (tenant_gate.h); empty: random, this
+  // process's own. Routers in front of the same schedulers should share one.
+  std::string cache_salt_secret;
   absl::Status Validate() const;
 };
 
@@ -63,6 +73,11 @@ class Router {
   // Requests in flight (HTTP and gRPC generations).
   int64_t inflight() const { return inflight_.load(); }
 
+  // Reads the key file again (SIGHUP); on an error the current keys stay in force.
+  absl::Status ReloadApiKeys();
+  // ReloadApiKeys() when the file changed since it was last read; OK when it did not.
+  absl::Status ReloadApiKeysIfChanged();
+
   // The gRPC health service's answer (for the whole server and shoal.v1.Inference).
   void SetGrpcServing(bool serving);
 
@@ -79,6 +94,11 @@ class Router {
   std::unique_ptr<ServedModel> model_;
   std::unique_ptr<ReplicaSet> replicas_;
   std::unique_ptr<RouterMetrics> metrics_;
+  std::unique_ptr<TenantDirectory> tenant_directory_;
+  std::unique_ptr<TenantLimiter> tenant_limiter_;
+  std::unique_ptr<TenantMetrics> tenant_metrics_;
+  std::unique_ptr<TenantGate> tenant_gate_;
+  std::unique_ptr<AdmissionQueue> admission_;
   std::unique_ptr<RouterContext> context_;
   std::unique_ptr<OpenAiRoutes> routes_;
   std::unique_ptr<HttpServer> http_;

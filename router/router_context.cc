@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "common/status_macros.h"
 #include "common/status_util.h"
 #include "fmt/format.h"
 #include "router/openai_error.h"
@@ -19,13 +20,15 @@ std::string RandomHex(int digits) {
 
 }  // namespace
 
-RouterContext::RouterContext(const ServedModel& model, ReplicaSet& replicas,
-                             RouterMetrics& metrics, prometheus::Registry& registry,
-                             std::function<bool()> healthy,
+RouterContext::RouterContext(const ServedModel& model, ReplicaSet& replicas, RouterMetrics& metrics,
+                             TenantGate& tenants, AdmissionQueue& admission,
+                             prometheus::Registry& registry, std::function<bool()> healthy,
                              std::function<void(int)> on_inflight_change)
     : model_(model),
       replicas_(replicas),
       metrics_(metrics),
+      tenants_(tenants),
+      admission_(admission),
       registry_(registry),
       healthy_(std::move(healthy)),
       on_inflight_change_(std::move(on_inflight_change)),
@@ -33,24 +36,33 @@ RouterContext::RouterContext(const ServedModel& model, ReplicaSet& replicas,
 
 absl::Status RouterContext::CheckModel(const std::string& name) const {
   if (model_.Serves(name)) return absl::OkStatus();
-  absl::Status status = absl::NotFoundError(
-      fmt::format("The model `{}` does not exist. This server serves: {}", name,
-                  fmt::join(model_.names(), ", ")));
+  absl::Status status =
+      absl::NotFoundError(fmt::format("The model `{}` does not exist. This server serves: {}", name,
+                                      fmt::join(model_.names(), ", ")));
   // The same `param` as a request field error names (openai_error.h).
-  InvalidParam("model", "").ForEachPayload(
-      [&status](auto url, const absl::Cord& value) { status.SetPayload(url, value); });
+  InvalidParam("model", "").ForEachPayload([&status](auto url, const absl::Cord& value) {
+    status.SetPayload(url, value);
+  });
   return status;
 }
 
-absl::StatusOr<SchedulerClient*> RouterContext::PickReplica() {
+absl::Status RouterContext::CheckAccepting() const {
   if (draining()) {
     return WithRetryAfter(absl::UnavailableError("the server is shutting down"), 5);
   }
-  SchedulerClient* replica = replicas_.Pick();
-  if (replica == nullptr) {
+  if (replicas_.num_ready() == 0) {
     return WithRetryAfter(absl::UnavailableError("no scheduler replica is ready"), 2);
   }
-  return replica;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ReplicaLease> RouterContext::AcquireReplica() {
+  SHOAL_RETURN_IF_ERROR(CheckAccepting());
+  std::optional<ReplicaLease> lease = replicas_.Acquire();
+  if (!lease) {
+    return WithRetryAfter(absl::UnavailableError("no scheduler replica is ready"), 2);
+  }
+  return std::move(*lease);
 }
 
 int64_t RouterContext::max_model_len() const {
@@ -58,9 +70,7 @@ int64_t RouterContext::max_model_len() const {
   return len > 0 ? len : model_.context_length();
 }
 
-std::string RouterContext::NewPublicId(const std::string& prefix) {
-  return prefix + RandomHex(24);
-}
+std::string RouterContext::NewPublicId(const std::string& prefix) { return prefix + RandomHex(24); }
 
 std::string RouterContext::NewInternalPrefix() {
   return fmt::format("{}-{}", instance_, next_request_.fetch_add(1));

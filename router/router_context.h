@@ -1,5 +1,6 @@
 // What the router's front ends (the OpenAI HTTP routes and the public gRPC service)
-// share: the served model, the replicas, the metrics, the drain state, and request ids.
+// share: the served model, the replicas, the tenants, the metrics, the drain state, and
+// request ids.
 // Owned by the Router; the front ends hold a reference.
 //
 // Threads: thread-safe.
@@ -13,28 +14,35 @@
 
 #include "absl/status/statusor.h"
 #include "prometheus/registry.h"
+#include "router/admission_queue.h"
 #include "router/replica_set.h"
 #include "router/router_metrics.h"
 #include "router/served_model.h"
+#include "router/tenant_gate.h"
 
 namespace shoal::router {
 
 class RouterContext {
  public:
   RouterContext(const ServedModel& model, ReplicaSet& replicas, RouterMetrics& metrics,
-                prometheus::Registry& registry, std::function<bool()> healthy,
-                std::function<void(int)> on_inflight_change);
+                TenantGate& tenants, AdmissionQueue& admission, prometheus::Registry& registry,
+                std::function<bool()> healthy, std::function<void(int)> on_inflight_change);
 
   const ServedModel& model() const { return model_; }
   ReplicaSet& replicas() { return replicas_; }
   RouterMetrics& metrics() { return metrics_; }
+  TenantGate& tenants() { return tenants_; }
   prometheus::Registry& registry() { return registry_; }
 
   // NotFound (param "model") when `name` is not a served name.
   absl::Status CheckModel(const std::string& name) const;
-  // The replica for a new generation: Unavailable while draining or when no replica is
-  // ready (with a retry-after).
-  absl::StatusOr<SchedulerClient*> PickReplica();
+  // Whether a new generation may enter: Unavailable while draining or when no replica
+  // is ready (with a retry-after).
+  absl::Status CheckAccepting() const;
+  // An admitted generation's replica (ReplicaSet::Acquire): Unavailable as
+  // CheckAccepting.
+  absl::StatusOr<ReplicaLease> AcquireReplica();
+  AdmissionQueue& admission() { return admission_; }
   // The longest prompt + output the replicas take (the model's context when unknown).
   int64_t max_model_len() const;
 
@@ -54,6 +62,8 @@ class RouterContext {
   const ServedModel& model_;
   ReplicaSet& replicas_;
   RouterMetrics& metrics_;
+  TenantGate& tenants_;
+  AdmissionQueue& admission_;
   prometheus::Registry& registry_;
   const std::function<bool()> healthy_;
   const std::function<void(int)> on_inflight_change_;

@@ -16,11 +16,16 @@ namespace {
 
 v1::FinishReason ReasonOf(RequestStatus status) {
   switch (status) {
-    case RequestStatus::kFinishedStopped: return v1::FINISH_REASON_STOP;
-    case RequestStatus::kFinishedLength: return v1::FINISH_REASON_LENGTH;
-    case RequestStatus::kFinishedCancelled: return v1::FINISH_REASON_CANCELLED;
-    case RequestStatus::kFinishedAborted: return v1::FINISH_REASON_ABORTED;
-    default: return v1::FINISH_REASON_ERROR;
+    case RequestStatus::kFinishedStopped:
+      return v1::FINISH_REASON_STOP;
+    case RequestStatus::kFinishedLength:
+      return v1::FINISH_REASON_LENGTH;
+    case RequestStatus::kFinishedCancelled:
+      return v1::FINISH_REASON_CANCELLED;
+    case RequestStatus::kFinishedAborted:
+      return v1::FINISH_REASON_ABORTED;
+    default:
+      return v1::FINISH_REASON_ERROR;
   }
 }
 
@@ -37,14 +42,14 @@ v1::StreamError MakeError(absl::StatusCode code, bool retryable, std::string mes
 absl::Status EngineCoreConfig::SetFromRegistration(const v1::RegisterResponse& registration) {
   const v1::ModelFacts& model = registration.model();
   if (model.context_length() < 2 || model.vocab_size() < 1) {
-    return absl::InvalidArgumentError(fmt::format(
-        "the worker reported a context length of {} and a vocabulary of {} tokens",
-        model.context_length(), model.vocab_size()));
+    return absl::InvalidArgumentError(
+        fmt::format("the worker reported a context length of {} and a vocabulary of {} tokens",
+                    model.context_length(), model.vocab_size()));
   }
   for (int32_t id : model.eog_token_ids()) {
     if (id < 0 || id >= model.vocab_size()) {
-      return absl::InvalidArgumentError(fmt::format(
-          "the worker reported end-of-generation token {} outside the vocabulary", id));
+      return absl::InvalidArgumentError(
+          fmt::format("the worker reported end-of-generation token {} outside the vocabulary", id));
     }
   }
   limits = {.max_model_len = model.context_length(),
@@ -79,13 +84,12 @@ absl::StatusOr<std::unique_ptr<EngineCore>> EngineCore::Create(const EngineCoreC
       std::min<int64_t>(c.limits.max_model_len, c.num_kv_blocks * c.block_size);
   c.limits.max_model_len = c.scheduler.max_model_len;
   SHOAL_RETURN_IF_ERROR(c.scheduler.Validate());
-  SHOAL_ASSIGN_OR_RETURN(auto kv, KvCacheManager::Create({.num_blocks = c.num_kv_blocks,
-                                                          .block_size = c.block_size,
-                                                          .enable_prefix_caching =
-                                                              c.enable_prefix_caching,
-                                                          .model_key = c.model_key.empty()
-                                                                           ? c.model_name
-                                                                           : c.model_key}));
+  SHOAL_ASSIGN_OR_RETURN(
+      auto kv,
+      KvCacheManager::Create({.num_blocks = c.num_kv_blocks,
+                              .block_size = c.block_size,
+                              .enable_prefix_caching = c.enable_prefix_caching,
+                              .model_key = c.model_key.empty() ? c.model_name : c.model_key}));
   auto engine = absl::WrapUnique(new EngineCore(c, std::move(worker), std::move(kv), registry));
   engine->thread_ = std::thread([e = engine.get()] { e->Loop(); });
   return engine;
@@ -113,8 +117,8 @@ absl::StatusOr<std::shared_ptr<RequestStream>> EngineCore::Submit(
   const double now = Now();
   request->arrival_time = now;
   if (wire.arrival_time_unix_nanos() > 0) {
-    const double waited = absl::ToDoubleSeconds(
-        absl::Now() - absl::FromUnixNanos(wire.arrival_time_unix_nanos()));
+    const double waited =
+        absl::ToDoubleSeconds(absl::Now() - absl::FromUnixNanos(wire.arrival_time_unix_nanos()));
     request->arrival_time = now - std::clamp(waited, 0.0, now);
   }
   auto stream = std::make_shared<RequestStream>(request->id);
@@ -162,7 +166,9 @@ void EngineCore::Cancel(const std::shared_ptr<RequestStream>& stream, v1::Cancel
 
 v1::StatsResponse EngineCore::Stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  v1::StatsResponse stats = stats_;
+  stats.set_max_num_seqs(static_cast<int32_t>(config_.scheduler.max_num_seqs));
+  return stats;
 }
 
 bool EngineCore::ready() const {
@@ -205,9 +211,8 @@ void EngineCore::Loop() {
       idle_ = !busy;
       if (!busy) {
         mu_.Await(absl::Condition(
-            +[](EngineCore* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu_) {
-              return !e->inbox_.empty() || e->stop_;
-            },
+            +[](EngineCore* e)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(e->mu_) { return !e->inbox_.empty() || e->stop_; },
             this));
       }
       commands.swap(inbox_);
@@ -377,13 +382,14 @@ void EngineCore::FinishRequest(FinishedRequest done, const v1::StreamError* erro
   if (error != nullptr) {
     *finish.mutable_error() = *error;
   } else if (r.status == RequestStatus::kFinishedError) {
-    *finish.mutable_error() = MakeError(absl::StatusCode::kInternal, /*retryable=*/false,
-                                        "the worker could not continue this request: " +
-                                            r.error_message);
+    *finish.mutable_error() =
+        MakeError(absl::StatusCode::kInternal, /*retryable=*/false,
+                  "the worker could not continue this request: " + r.error_message);
   }
   const double scheduled = r.first_scheduled_time >= 0 ? r.first_scheduled_time : now;
   finish.set_queue_seconds(scheduled - r.arrival_time);
-  if (r.first_token_time >= 0) finish.set_time_to_first_token_seconds(r.first_token_time - r.arrival_time);
+  if (r.first_token_time >= 0)
+    finish.set_time_to_first_token_seconds(r.first_token_time - r.arrival_time);
   finish.set_total_seconds(now - r.arrival_time);
   finish.set_num_preemptions(r.num_preemptions);
   metrics_.Finished(r.status).Increment();
@@ -440,8 +446,8 @@ void EngineCore::UpdateGaugesAndStats(double step_seconds) {
   last_prefix_hits_ = kv_->prefix_hit_tokens();
   if (step_seconds > 0) {
     // Exponential mean over roughly the last 100 steps.
-    mean_step_seconds_ = mean_step_seconds_ == 0 ? step_seconds
-                                                 : 0.99 * mean_step_seconds_ + 0.01 * step_seconds;
+    mean_step_seconds_ =
+        mean_step_seconds_ == 0 ? step_seconds : 0.99 * mean_step_seconds_ + 0.01 * step_seconds;
   }
   absl::MutexLock lock(&mu_);
   // Requests submitted since the inbox was last taken are not in the scheduler yet.

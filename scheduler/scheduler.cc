@@ -14,13 +14,15 @@ absl::Status SchedulerConfig::Validate() const {
         fmt::format("max_num_batched_tokens must be >= 1, not {}", max_num_batched_tokens));
   }
   if (max_num_seqs < 1) {
-    return absl::InvalidArgumentError(fmt::format("max_num_seqs must be >= 1, not {}", max_num_seqs));
+    return absl::InvalidArgumentError(
+        fmt::format("max_num_seqs must be >= 1, not {}", max_num_seqs));
   }
   if (long_prefill_token_threshold < 0) {
     return absl::InvalidArgumentError("long_prefill_token_threshold must be >= 0");
   }
   if (max_model_len < 2) {
-    return absl::InvalidArgumentError(fmt::format("max_model_len must be >= 2, not {}", max_model_len));
+    return absl::InvalidArgumentError(
+        fmt::format("max_model_len must be >= 2, not {}", max_model_len));
   }
   return absl::OkStatus();
 }
@@ -130,7 +132,7 @@ Request* Scheduler::PreemptWorst(SchedulerOutput& out, int64_t& budget) {
 
 void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
   while (budget > 0 && num_running() < config_.max_num_seqs) {
-    Request* r = waiting_.Peek(running_per_tenant_);
+    Request* r = waiting_.Peek();
     if (r == nullptr) break;
     SHOAL_CHECK(r->num_computed_tokens == 0);
     const PrefixHit hit = kv_.FindCachedPrefix(*r);
@@ -149,14 +151,13 @@ void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
     }
     r->status = RequestStatus::kRunning;
     running_.push_back(r);
-    ++running_per_tenant_[r->tenant];
     AddScheduled(out, r, n, budget);
   }
 }
 
-std::vector<FinishedRequest> Scheduler::UpdateFromOutput(const SchedulerOutput& output,
-                                                         std::span<const int32_t> tokens,
-                                                         std::vector<SampledRequest>* newly_sampled) {
+std::vector<FinishedRequest> Scheduler::UpdateFromOutput(
+    const SchedulerOutput& output, std::span<const int32_t> tokens,
+    std::vector<SampledRequest>* newly_sampled) {
   std::vector<FinishedRequest> finished;
   size_t next = 0;
   for (const ScheduledRequest& s : output.scheduled) {
@@ -197,8 +198,6 @@ void Scheduler::RemoveRunning(Request* r) {
   auto it = std::find(running_.begin(), running_.end(), r);
   if (it == running_.end()) return;
   running_.erase(it);
-  auto tenant = running_per_tenant_.find(r->tenant);
-  if (--tenant->second == 0) running_per_tenant_.erase(tenant);
 }
 
 FinishedRequest Scheduler::Finish(Request* r, RequestStatus status) {

@@ -3,9 +3,9 @@
 //   1. running requests first, in admission order: decodes and unfinished prefill
 //      chunks; when blocks run out, the worst request by (priority, arrival) is
 //      preempted (recompute: its blocks are freed and it waits again);
-//   2. then, if nothing was preempted, waiting requests in WaitingQueue's tenant-fair
-//      order, each starting past its cached prefix, their prompts split into chunks
-//      that fit what is left of the budget.
+//   2. then, if nothing was preempted, waiting requests in WaitingQueue's
+//      (priority, arrival) order, each starting past its cached prefix, their prompts split into
+//      chunks that fit what is left of the budget.
 // UpdateFromOutput() then appends the sampled tokens and finishes the requests that
 // hit a stop condition. The engine (engine_core.h) drives both from its step thread.
 #ifndef SHOAL_SCHEDULER_SCHEDULER_H_
@@ -81,17 +81,17 @@ class Scheduler {
   // submission (EngineCoreConfig::max_waiting), so an accepted request never fails here.
   absl::Status AddRequest(std::unique_ptr<Request> request);
   // Removes a waiting or running request, freeing its blocks; NotFound if unknown.
-  absl::StatusOr<FinishedRequest> AbortRequest(const std::string& id,
-                                               RequestStatus status = RequestStatus::kFinishedCancelled);
+  absl::StatusOr<FinishedRequest> AbortRequest(
+      const std::string& id, RequestStatus status = RequestStatus::kFinishedCancelled);
 
   SchedulerOutput Schedule();
   // After the step ran: advances the scheduled requests, registers the blocks they
   // filled in the prefix cache, appends each sampled token (tokens[i] for the i-th
   // scheduled request with sample set; kSampleFailed fails that request) and returns
   // the requests that finished. `newly_sampled` gets the requests that received a token.
-  std::vector<FinishedRequest> UpdateFromOutput(const SchedulerOutput& output,
-                                                std::span<const int32_t> tokens,
-                                                std::vector<SampledRequest>* newly_sampled = nullptr);
+  std::vector<FinishedRequest> UpdateFromOutput(
+      const SchedulerOutput& output, std::span<const int32_t> tokens,
+      std::vector<SampledRequest>* newly_sampled = nullptr);
   // Fails every request (the replica lost a worker): returns them all.
   std::vector<FinishedRequest> AbortAll(RequestStatus status);
 
@@ -121,7 +121,6 @@ class Scheduler {
   absl::flat_hash_map<std::string, std::unique_ptr<Request>> requests_;
   std::vector<Request*> running_;
   WaitingQueue waiting_;
-  absl::flat_hash_map<std::string, int64_t> running_per_tenant_;
   int64_t next_arrival_ = 0;
   uint64_t next_sequence_id_ = 1;
   int64_t num_preempted_waiting_ = 0;

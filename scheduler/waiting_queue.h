@@ -1,8 +1,9 @@
-// The waiting queue (REFERENCE.md §4.1's FCFS/priority queue, made tenant-fair): the
-// next request to admit is the best by (priority, running requests of its tenant,
-// arrival), so within a priority a tenant with fewer running requests goes first and
-// one tenant's flood cannot starve the others; within a tenant, (priority, arrival)
-// order. A preempted request keeps its arrival, so it returns ahead of newer ones.
+// The waiting queue (REFERENCE.md §4.1's FCFS/priority queue): the next request to
+// admit is the best by (priority, arrival). A preempted request keeps its arrival, so it
+// returns ahead of newer ones. Fairness between tenants is not the scheduler's: the
+// router's fair queue (router/fair_queue.h) decides which tenant's request reaches the
+// scheduler next, and the scheduler runs what it is given in this order (one authority;
+// README "API keys and tenants").
 //
 // Owned by the scheduler's step thread.
 #ifndef SHOAL_SCHEDULER_WAITING_QUEUE_H_
@@ -10,24 +11,21 @@
 
 #include <cstdint>
 #include <set>
-#include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "scheduler/request.h"
 
 namespace shoal::scheduler {
 
 class WaitingQueue {
  public:
-  void Push(Request* request);
+  void Push(Request* request) { queue_.insert(request); }
   // Removes a request (admitted or cancelled); false when it is not queued.
-  bool Remove(Request* request);
-  // The request to admit next, given how many requests each tenant has running; null
-  // when empty.
-  Request* Peek(const absl::flat_hash_map<std::string, int64_t>& running_per_tenant) const;
+  bool Remove(Request* request) { return queue_.erase(request) > 0; }
+  // The request to admit next; null when empty.
+  Request* Peek() const { return queue_.empty() ? nullptr : *queue_.begin(); }
 
-  int64_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  int64_t size() const { return static_cast<int64_t>(queue_.size()); }
+  bool empty() const { return queue_.empty(); }
 
  private:
   struct ByPriorityThenArrival {
@@ -36,8 +34,7 @@ class WaitingQueue {
       return a->arrival_order < b->arrival_order;
     }
   };
-  absl::flat_hash_map<std::string, std::set<Request*, ByPriorityThenArrival>> by_tenant_;
-  int64_t size_ = 0;
+  std::set<Request*, ByPriorityThenArrival> queue_;
 };
 
 }  // namespace shoal::scheduler

@@ -94,12 +94,15 @@ class ShoalProcess:
             time.sleep(0.05)
         raise RuntimeError("not ready")
 
-    def metric(self, name: str, labels: str = "") -> float:
+    def metric(self, name: str, labels: str = "", default: float = None) -> float:
+        """A sample's value; `default` (when given) for a series not exported yet."""
         status, text = self.http("/metrics")
         assert status == 200
         for line in text.splitlines():
             if line.startswith(name + "{") and labels in line:
                 return float(line.rsplit(" ", 1)[1])
+        if default is not None:
+            return default
         raise KeyError(name)
 
     def stop(self, sig=15, timeout=60) -> int:
@@ -149,7 +152,8 @@ class Server(ShoalProcess):
         import openai
         kwargs.setdefault("max_retries", 0)
         kwargs.setdefault("timeout", 120)
-        return openai.OpenAI(base_url=self.base_url, api_key="unused", **kwargs)
+        kwargs.setdefault("api_key", "unused")
+        return openai.OpenAI(base_url=self.base_url, **kwargs)
 
 
 def pb():
