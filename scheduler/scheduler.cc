@@ -7,6 +7,12 @@
 #include "fmt/format.h"
 
 namespace shoal::scheduler {
+namespace {
+
+// Waiting requests ScheduleWaiting looks at per step, at most.
+constexpr int64_t kMaxExamined = 1024;
+
+}  // namespace
 
 absl::Status SchedulerConfig::Validate() const {
   if (max_num_batched_tokens < 1) {
@@ -130,12 +136,37 @@ Request* Scheduler::PreemptWorst(SchedulerOutput& out, int64_t& budget) {
   return victim;
 }
 
+void Scheduler::AddInFlight(const Request& r, absl::flat_hash_set<BlockHash>& in_flight) const {
+  const int64_t prompt_blocks = std::min<int64_t>(r.num_prompt_tokens() / kv_.block_size(),
+                                                  static_cast<int64_t>(r.block_hashes.size()));
+  for (int64_t b = r.num_cached_blocks; b < prompt_blocks; ++b) in_flight.insert(r.block_hashes[b]);
+}
+
+absl::flat_hash_set<BlockHash> Scheduler::BlocksInFlight() const {
+  absl::flat_hash_set<BlockHash> in_flight;
+  if (!kv_.pool().prefix_caching()) return in_flight;
+  for (const Request* r : running_) AddInFlight(*r, in_flight);
+  return in_flight;
+}
+
+bool Scheduler::WaitsForBlockInFlight(const Request& r, int64_t hit_blocks,
+                                      const absl::flat_hash_set<BlockHash>& in_flight) const {
+  // Only a block it would compute in full: the block of its last prompt token is
+  // always computed (its logits are needed), so that one never waits.
+  const int64_t max_blocks = (r.num_tokens() - 1) / kv_.block_size();
+  return hit_blocks < max_blocks && hit_blocks < static_cast<int64_t>(r.block_hashes.size()) &&
+         in_flight.contains(r.block_hashes[hit_blocks]);
+}
+
 void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
-  while (budget > 0 && num_running() < config_.max_num_seqs) {
-    Request* r = waiting_.Peek();
-    if (r == nullptr) break;
+  absl::flat_hash_set<BlockHash> in_flight = BlocksInFlight();
+  int64_t examined = 0;
+  for (Request* r : waiting_.InOrder()) {
+    // Past that many (most of them waiting for blocks in flight), try again next step.
+    if (budget <= 0 || num_running() >= config_.max_num_seqs || ++examined > kMaxExamined) break;
     SHOAL_CHECK(r->num_computed_tokens == 0);
     const PrefixHit hit = kv_.FindCachedPrefix(*r);
+    if (WaitsForBlockInFlight(*r, static_cast<int64_t>(hit.blocks.size()), in_flight)) continue;
     int64_t n = r->num_tokens() - hit.num_tokens;
     if (config_.long_prefill_token_threshold > 0) {
       n = std::min(n, config_.long_prefill_token_threshold);
@@ -152,6 +183,7 @@ void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
     r->status = RequestStatus::kRunning;
     running_.push_back(r);
     AddScheduled(out, r, n, budget);
+    if (kv_.pool().prefix_caching()) AddInFlight(*r, in_flight);
   }
 }
 

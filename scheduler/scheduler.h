@@ -4,8 +4,11 @@
 //      chunks; when blocks run out, the worst request by (priority, arrival) is
 //      preempted (recompute: its blocks are freed and it waits again);
 //   2. then, if nothing was preempted, waiting requests in WaitingQueue's
-//      (priority, arrival) order, each starting past its cached prefix, their prompts split into
-//      chunks that fit what is left of the budget.
+//      (priority, arrival) order, each starting past its cached prefix, their prompts
+//      split into chunks that fit what is left of the budget. A waiting request whose
+//      next uncached block is one a running request has yet to compute waits for it
+//      instead of computing the same KV again: agents that arrive together behind one
+//      long system prompt compute it once.
 // UpdateFromOutput() then appends the sampled tokens and finishes the requests that
 // hit a stop condition. The engine (engine_core.h) drives both from its step thread.
 #ifndef SHOAL_SCHEDULER_SCHEDULER_H_
@@ -18,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "scheduler/kv_cache_manager.h"
@@ -108,6 +112,13 @@ class Scheduler {
   // preempted and the step must stop admitting).
   void ScheduleRunning(SchedulerOutput& out, int64_t& budget);
   void ScheduleWaiting(SchedulerOutput& out, int64_t& budget);
+  // The full prompt blocks running requests have not computed yet (prefix caching on).
+  absl::flat_hash_set<BlockHash> BlocksInFlight() const;
+  // Whether `r`, past its cached prefix `hit_blocks`, would next compute a block in
+  // `in_flight`.
+  bool WaitsForBlockInFlight(const Request& r, int64_t hit_blocks,
+                             const absl::flat_hash_set<BlockHash>& in_flight) const;
+  void AddInFlight(const Request& r, absl::flat_hash_set<BlockHash>& in_flight) const;
   // Preempts the worst running request; returns it.
   Request* PreemptWorst(SchedulerOutput& out, int64_t& budget);
   void AddScheduled(SchedulerOutput& out, Request* r, int64_t n, int64_t& budget);

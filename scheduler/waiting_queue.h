@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <set>
+#include <vector>
 
 #include "scheduler/request.h"
 
@@ -23,6 +24,8 @@ class WaitingQueue {
   bool Remove(Request* request) { return queue_.erase(request) > 0; }
   // The request to admit next; null when empty.
   Request* Peek() const { return queue_.empty() ? nullptr : *queue_.begin(); }
+  // Every waiting request, in admission order.
+  std::vector<Request*> InOrder() const { return {queue_.begin(), queue_.end()}; }
 
   int64_t size() const { return static_cast<int64_t>(queue_.size()); }
   bool empty() const { return queue_.empty(); }

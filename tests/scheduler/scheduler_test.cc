@@ -298,6 +298,39 @@ TEST(SchedulerTest, SharedPrefixIsComputedOnce) {
   EXPECT_EQ(h.kv->prefix_hit_tokens(), 40);
 }
 
+// Requests that arrive together behind one long shared prefix (agents with one system
+// prompt): the first computes it, the others wait a step for its blocks instead of
+// computing the same KV in the same step, then start past it.
+TEST(SchedulerTest, ASharedPrefixInFlightIsComputedOnceForRequestsArrivingTogether) {
+  Harness h({.max_num_batched_tokens = 256, .max_num_seqs = 8}, 128);
+  const std::vector<int32_t> system = Prompt(40, 9);  // 10 blocks of 4
+  for (int i = 0; i < 3; ++i) {
+    std::vector<int32_t> prompt = system;
+    prompt.insert(prompt.end(), {100 + i, 200 + i, 300 + i});
+    h.Add("agent" + std::to_string(i), prompt, 2);
+  }
+  // Step 1: the budget could hold all three prompts (43 tokens each), yet only the
+  // first runs: the others' next block is one it is computing.
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("agent0", 43)));
+  // Step 2: they start past the 40 cached tokens.
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("agent0", 1), Pair("agent1", 3), Pair("agent2", 3)));
+  h.RunToCompletion();
+  EXPECT_EQ(h.kv->prefix_hit_tokens(), 80);
+  for (int i = 0; i < 3; ++i) {
+    std::vector<int32_t> prompt = system;
+    prompt.insert(prompt.end(), {100 + i, 200 + i, 300 + i});
+    EXPECT_EQ(h.outputs["agent" + std::to_string(i)], FakeGenerate(prompt, 2));
+  }
+}
+
+TEST(SchedulerTest, WithoutPrefixCachingNothingWaitsForBlocksInFlight) {
+  Harness h({.max_num_batched_tokens = 256, .max_num_seqs = 8}, 128, 4,
+            /*prefix_caching=*/false);
+  h.Add("a", Prompt(40, 9), 2);
+  h.Add("b", Prompt(40, 9), 2);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("a", 40), Pair("b", 40)));
+}
+
 // Fairness between tenants is the router's (its fair queue decides what reaches the
 // scheduler): here requests run in arrival order whatever their tenant.
 TEST(SchedulerTest, WaitingRequestsRunInArrivalOrderWhateverTheirTenant) {
