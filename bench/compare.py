@@ -6,8 +6,7 @@ file, the same prompts and the same thread count, in one run, every measurement 
 TTFT / TPOT / ITL / end-to-end percentiles and, with --slo, goodput.
 
 `shoal serve` starts once (`--served-model-name bench`, --threads, every --shoal-flag),
-with its own admission (`--max-num-seqs`, 4 per compute thread on CPU, unless a
---shoal-flag sets it). llama-server starts afresh for every level N with `--parallel N`
+with its own admission (`--max-num-seqs`, 256 unless a --shoal-flag sets it). llama-server starts afresh for every level N with `--parallel N`
 slots and continuous batching, a context of N x (the longest prompt + the longest
 output, rounded up to 256), the same threads for prompt and decode (`--threads`,
 `--threads-batch`), and every --llama-server-flag.

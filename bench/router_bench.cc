@@ -5,7 +5,11 @@
 // writing, sockets.
 //
 //   build/bench/router_bench [--model GGUF] [--io-threads 1] [--streams 64]
-//       [--tokens 256] [--step-us 1000] [--ttft-requests 400] [--seconds 10]
+//       [--tokens 256] [--step-us 1000] [--ttft-requests 400] [--seconds 10] [--tenants N]
+//
+// --tenants N: the router runs with a key file of N tenants (one key each, a rate limit
+// each) and every request sends the key of the next tenant in turn, so the numbers
+// include authentication, the rate buckets, the fair queue and the per-tenant metrics.
 //
 // 1. Added time to first token: one request at a time (max_tokens 1), timed at an HTTP
 //    client from sending the request to receiving its first token's event, against the
@@ -181,6 +185,15 @@ class FakeScheduler final : public SchedulerClient {
 
 // One streamed completion over a fresh connection: time to the first token's event,
 // the completion tokens its usage reports, and the SSE events it took (added to). Returns false on a transport error.
+// The keys of --tenants, sent in turn; empty: none.
+std::vector<std::string> g_keys;
+std::atomic<uint64_t> g_next_key{0};
+
+std::string AuthorizationHeader() {
+  if (g_keys.empty()) return "";
+  return "Authorization: Bearer " + g_keys[g_next_key++ % g_keys.size()] + "\r\n";
+}
+
 bool StreamOnce(int port, int max_tokens, double* ttft, int64_t* tokens, int64_t* events) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
@@ -197,8 +210,9 @@ bool StreamOnce(int port, int max_tokens, double* ttft, int64_t* tokens, int64_t
                            std::to_string(max_tokens) +
                            ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
   const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: bench\r\nConnection: "
-                              "close\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+                              "close\r\nContent-Type: application/json\r\n" +
+                              AuthorizationHeader() +
+                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   const auto start = Clock::now();
   if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
     close(fd);
@@ -262,7 +276,24 @@ struct Args {
   std::string model;
   int io_threads = 1, streams = 64, tokens = 256, step_us = 1000, ttft_requests = 400;
   double seconds = 10;
+  int tenants = 0;
 };
+
+// A key file of `n` tenants in the temp directory; their keys go to g_keys.
+std::string WriteKeyFile(int n) {
+  const std::string path = "/tmp/router_bench_keys_" + std::to_string(getpid()) + ".yaml";
+  std::string text = "tenants:\n";
+  for (int i = 0; i < n; ++i) {
+    g_keys.push_back("sk-bench-" + std::to_string(i));
+    text += "  t" + std::to_string(i) + ":\n    keys: [" + g_keys.back() +
+            "]\n    requests_per_minute: 1000000\n    weight: " + std::to_string(1 + i % 3) +
+            "\n";
+  }
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr || std::fwrite(text.data(), 1, text.size(), f) != text.size()) std::exit(1);
+  std::fclose(f);
+  return path;
+}
 
 Args ParseArgs(int argc, char** argv) {
   Args args;
@@ -278,6 +309,7 @@ Args ParseArgs(int argc, char** argv) {
     else if (flag == "--step-us") args.step_us = std::stoi(value);
     else if (flag == "--ttft-requests") args.ttft_requests = std::stoi(value);
     else if (flag == "--seconds") args.seconds = std::stod(value);
+    else if (flag == "--tenants") args.tenants = std::stoi(value);
     else {
       std::fprintf(stderr, "router_bench: unknown flag %s\n", flag.c_str());
       std::exit(2);
@@ -305,6 +337,7 @@ int main(int argc, char** argv) {
   shoal::router::RouterOptions options;
   options.http.io_threads = args.io_threads;
   options.log_requests = false;
+  if (args.tenants > 0) options.api_keys_path = WriteKeyFile(args.tenants);
   prometheus::Registry registry;
   auto router = shoal::router::Router::Start(options, std::move(*model), std::move(replicas),
                                              registry);
@@ -322,8 +355,10 @@ int main(int argc, char** argv) {
     int64_t tokens = 0, events = 0;
     if (StreamOnce(port, 1, &ttft, &tokens, &events)) routed.push_back(ttft);
   }
-  std::printf("time to first token, %d sequential requests, fake step %d us:\n", args.ttft_requests,
-              args.step_us);
+  std::printf("time to first token, %d sequential requests, fake step %d us, %s:\n",
+              args.ttft_requests, args.step_us,
+              args.tenants > 0 ? (std::to_string(args.tenants) + " tenants with keys").c_str()
+                               : "open endpoint");
   // Percentiles as `shoal bench` computes them (numpy's linear interpolation).
   const shoal::bench::Distribution d = shoal::bench::Distribute(direct);
   const shoal::bench::Distribution r = shoal::bench::Distribute(routed);
@@ -366,5 +401,6 @@ int main(int argc, char** argv) {
               static_cast<double>(total_events.load()) / wall, wall,
               static_cast<long long>(failures.load()), args.io_threads, cpu / wall);
   (*router)->Stop();
+  if (!options.api_keys_path.empty()) std::remove(options.api_keys_path.c_str());
   return failures.load() == 0 ? 0 : 1;
 }

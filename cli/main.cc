@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,31 @@ struct Command {
   int (*run)(const std::vector<std::string>& args);
 };
 
+using FlagList = std::vector<std::string_view>;
+
+// Flag groups that several commands share: the engine's (scheduler, serve) and the
+// front door's (router, serve).
+// clang-format off
+const FlagList kEngineFlags = {
+    "threads", "device", "bf16_weights", "gpu_memory_fraction", "interleave_weights",
+    "max_num_batched_tokens", "max_num_seqs", "long_prefill_token_threshold", "max_waiting",
+    "block_size", "enable_prefix_caching", "kv_memory_fraction", "max_kv_blocks"};
+const FlagList kFrontDoorFlags = {
+    "model", "host", "port", "grpc_port", "served_model_name", "http_threads",
+    "max_connections", "max_request_bytes", "http_request_timeout_seconds",
+    "http_write_timeout_seconds", "sse_keepalive_seconds", "api_keys",
+    "cache_salt_secret_file"};
+const FlagList kServerFlags = {"drain_seconds", "log_format", "log_level"};
+// clang-format on
+
+FlagList Join(std::initializer_list<FlagList> groups) {
+  FlagList all;
+  for (const FlagList& group : groups) all.insert(all.end(), group.begin(), group.end());
+  return all;
+}
+
 const std::vector<Command>& Commands() {
+  // clang-format off
   static const std::vector<Command> commands = {
       {"info",
        "inspect a model: shoal info [--model FILE] [--metadata] [--tensors]",
@@ -45,111 +70,30 @@ const std::vector<Command>& Commands() {
       {"scheduler",
        "one model replica's engine as a gRPC service: shoal scheduler [--model FILE] "
        "[--host H] [--port P] [--metrics-port M] [--world 1] [--threads T] [--device cpu|cuda:K]",
-       {"model",
-        "host",
-        "port",
-        "metrics_port",
-        "world",
-        "threads",
-        "device",
-        "bf16_weights",
-        "gpu_memory_fraction",
-        "interleave_weights",
-        "max_num_batched_tokens",
-        "max_num_seqs",
-        "long_prefill_token_threshold",
-        "max_waiting",
-        "block_size",
-        "enable_prefix_caching",
-        "kv_memory_fraction",
-        "max_kv_blocks",
-        "drain_seconds",
-        "log_format",
-        "log_level"},
+       Join({{"model", "host", "port", "metrics_port", "world"}, kEngineFlags, kServerFlags}),
        shoal::cli::RunScheduler},
       {"serve",
        "router, scheduler and worker in one process, the OpenAI HTTP API on --port and the "
        "gRPC API on --grpc-port: shoal serve [--model FILE] [--host H] [--port P] "
        "[--grpc-port G] [--threads T] [--served-model-name NAMES]",
-       {"model",
-        "host",
-        "port",
-        "grpc_port",
-        "served_model_name",
-        "http_threads",
-        "max_connections",
-        "max_request_bytes",
-        "http_request_timeout_seconds",
-        "http_write_timeout_seconds",
-        "sse_keepalive_seconds",
-        "log_format",
-        "log_level",
-        "api_keys",
-        "cache_salt_secret_file",
-        "threads",
-        "device",
-        "bf16_weights",
-        "gpu_memory_fraction",
-        "interleave_weights",
-        "max_num_batched_tokens",
-        "max_num_seqs",
-        "long_prefill_token_threshold",
-        "max_waiting",
-        "block_size",
-        "enable_prefix_caching",
-        "kv_memory_fraction",
-        "max_kv_blocks",
-        "drain_seconds"},
+       Join({kFrontDoorFlags, kEngineFlags, kServerFlags}),
        shoal::cli::RunServe},
       {"router",
        "the front door alone, in front of shoal scheduler processes: shoal router --scheduler "
        "HOST:PORT [--scheduler ...] [--model FILE] [--host H] [--port P] [--grpc-port G]",
-       {"scheduler", "model", "host", "port", "grpc_port", "served_model_name", "http_threads",
-        "max_connections", "max_request_bytes", "http_request_timeout_seconds",
-        "http_write_timeout_seconds", "sse_keepalive_seconds", "log_format", "log_level",
-        "api_keys", "cache_salt_secret_file", "drain_seconds"},
+       Join({{"scheduler"}, kFrontDoorFlags, kServerFlags}),
        shoal::cli::RunRouter},
       {"bench",
        "load generator (OpenAI HTTP with SSE, or gRPC): shoal bench --target HOST:PORT "
        "--protocol http|grpc [--concurrency C] [--request-rate R] [--num-requests N] [--json F] "
        "[--plot F.png]",
-       {"target",
-        "protocol",
-        "endpoint",
-        "model",
-        "served_model_name",
-        "concurrency",
-        "request_rate",
-        "burstiness",
-        "constant_arrivals",
-        "num_requests",
-        "duration",
-        "input_len",
-        "output_len",
-        "range_ratio",
-        "prefix_len",
-        "stop_at_eos",
-        "slo",
-        "json",
-        "plot",
-        "request_timeout_seconds",
-        "seed",
-        "metrics_target",
-        "metrics_path",
-        "ramp_rates",
-        "stage_seconds",
-        "min_good_fraction",
-        "max_error_fraction",
-        "workload",
-        "dataset_path",
-        "agents",
-        "turns",
-        "system_prompt_len",
-        "tools",
-        "tool_len",
-        "user_turn_len",
-        "assistant_turn_len",
-        "tenants"},
+       {"target", "protocol", "endpoint", "model", "served_model_name", "concurrency",
+        "request_rate", "burstiness", "constant_arrivals", "num_requests", "duration",
+        "input_len", "output_len", "range_ratio", "prefix_len", "stop_at_eos", "slo", "json",
+        "plot", "request_timeout_seconds", "seed", "metrics_target", "metrics_path",
+        "ramp_rates", "stage_seconds", "min_good_fraction", "max_error_fraction", "workload",
+        "dataset_path", "agents", "turns", "system_prompt_len", "tools", "tool_len",
+        "user_turn_len", "assistant_turn_len", "tenants"},
        shoal::cli::RunBench},
       {"selftest",
        "every op and whole-model forwards on a backend against the CPU reference: "
@@ -157,6 +101,7 @@ const std::vector<Command>& Commands() {
        {"backend", "device_index", "models", "threads", "seed"},
        shoal::cli::RunSelftest},
   };
+  // clang-format on
   return commands;
 }
 
