@@ -254,6 +254,32 @@ class UsageTest(unittest.TestCase):
         self.assertIn("usage: shoal COMMAND", result.stderr)
 
 
+class RouterFlagsTest(unittest.TestCase):
+    def test_repeated_scheduler_flags_list_every_replica(self):
+        # absl keeps only the last of a repeated flag; shoal joins them. Nothing listens
+        # on these ports: the router starts anyway (its replicas not ready) and says
+        # whom it routes to.
+        model = str(TESTDATA / "models" / "qwen3-q8_0.gguf")
+        proc = subprocess.Popen(
+            [SHOAL, "router", "--model", model, "--scheduler", "127.0.0.1:1",
+             "--scheduler=127.0.0.1:2", "--scheduler", "127.0.0.1:3,127.0.0.1:4",
+             "--host", "127.0.0.1", "--port", "0", "--grpc-port", "-1"],
+            stderr=subprocess.PIPE, text=True)
+        try:
+            lines = []
+            for line in proc.stderr:
+                lines.append(line)
+                if "listening on" in line:
+                    break
+            log = "".join(lines)
+            self.assertIn("routing to 4 scheduler(s): 127.0.0.1:1, 127.0.0.1:2, 127.0.0.1:3, "
+                          "127.0.0.1:4", log)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            proc.stderr.close()
+
+
 class HelpAndCpuLevelTest(unittest.TestCase):
     """`shoal COMMAND --help`, SHOAL_CPU_LEVEL, and the newline that ends `shoal run`."""
 
