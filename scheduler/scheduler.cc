@@ -112,6 +112,17 @@ void Scheduler::ScheduleRunning(SchedulerOutput& out, int64_t& budget) {
   }
 }
 
+bool Scheduler::PreemptForPriority(const Request& r, SchedulerOutput& out, int64_t& budget) {
+  if (running_.empty()) return false;
+  const Request* worst =
+      *std::max_element(running_.begin(), running_.end(), [](Request* a, Request* b) {
+        return std::tie(a->priority, a->arrival_order) < std::tie(b->priority, b->arrival_order);
+      });
+  if (worst->priority <= r.priority) return false;
+  PreemptWorst(out, budget);
+  return true;
+}
+
 Request* Scheduler::PreemptWorst(SchedulerOutput& out, int64_t& budget) {
   SHOAL_CHECK(!running_.empty());
   Request* victim = *std::max_element(running_.begin(), running_.end(), [](Request* a, Request* b) {
@@ -163,16 +174,27 @@ void Scheduler::ScheduleWaiting(SchedulerOutput& out, int64_t& budget) {
   int64_t examined = 0;
   for (Request* r : waiting_.InOrder()) {
     // Past that many (most of them waiting for blocks in flight), try again next step.
-    if (budget <= 0 || num_running() >= config_.max_num_seqs || ++examined > kMaxExamined) break;
+    if (budget <= 0 || ++examined > kMaxExamined) break;
+    if (num_running() >= config_.max_num_seqs && !PreemptForPriority(*r, out, budget)) break;
     SHOAL_CHECK(r->num_computed_tokens == 0);
-    const PrefixHit hit = kv_.FindCachedPrefix(*r);
+    PrefixHit hit = kv_.FindCachedPrefix(*r);
     if (WaitsForBlockInFlight(*r, static_cast<int64_t>(hit.blocks.size()), in_flight)) continue;
-    int64_t n = r->num_tokens() - hit.num_tokens;
-    if (config_.long_prefill_token_threshold > 0) {
-      n = std::min(n, config_.long_prefill_token_threshold);
+    const auto chunk = [&] {
+      int64_t n = r->num_tokens() - hit.num_tokens;
+      if (config_.long_prefill_token_threshold > 0) {
+        n = std::min(n, config_.long_prefill_token_threshold);
+      }
+      return std::min(n, budget);
+    };
+    int64_t n = chunk();
+    bool allocated = kv_.AllocateSlots(*r, n, hit.blocks.empty() ? nullptr : &hit);
+    // Short of blocks: a more urgent request takes them from less urgent running ones.
+    while (!allocated && PreemptForPriority(*r, out, budget)) {
+      hit = kv_.FindCachedPrefix(*r);
+      n = chunk();
+      allocated = kv_.AllocateSlots(*r, n, hit.blocks.empty() ? nullptr : &hit);
     }
-    n = std::min(n, budget);
-    if (!kv_.AllocateSlots(*r, n, hit.blocks.empty() ? nullptr : &hit)) break;
+    if (!allocated) break;
     kv_.RecordPrefixLookup(r->num_tokens(), hit.num_tokens);
     waiting_.Remove(r);
     if (r->status == RequestStatus::kPreempted) {

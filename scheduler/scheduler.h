@@ -5,8 +5,9 @@
 //      preempted (recompute: its blocks are freed and it waits again);
 //   2. then, if nothing was preempted, waiting requests in WaitingQueue's
 //      (priority, arrival) order, each starting past its cached prefix, their prompts
-//      split into chunks that fit what is left of the budget. A waiting request whose
-//      next uncached block is one a running request has yet to compute waits for it
+//      split into chunks that fit what is left of the budget; one short of blocks or
+//      of a slot (max_num_seqs) preempts running requests of a less urgent priority. A waiting
+//      request whose next uncached block is one a running request has yet to compute waits for it
 //      instead of computing the same KV again: agents that arrive together behind one
 //      long system prompt compute it once.
 // UpdateFromOutput() then appends the sampled tokens and finishes the requests that
@@ -121,6 +122,9 @@ class Scheduler {
   void AddInFlight(const Request& r, absl::flat_hash_set<BlockHash>& in_flight) const;
   // Preempts the worst running request; returns it.
   Request* PreemptWorst(SchedulerOutput& out, int64_t& budget);
+  // Preempts the worst running request when it is less urgent (a higher priority value)
+  // than the waiting `r`; false (nothing done) otherwise.
+  bool PreemptForPriority(const Request& r, SchedulerOutput& out, int64_t& budget);
   void AddScheduled(SchedulerOutput& out, Request* r, int64_t n, int64_t& budget);
   void RemoveRunning(Request* r);
   FinishedRequest Finish(Request* r, RequestStatus status);

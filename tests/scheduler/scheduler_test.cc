@@ -347,6 +347,38 @@ TEST(SchedulerTest, WaitingRequestsRunInArrivalOrderWhateverTheirTenant) {
   EXPECT_THAT(started, ElementsAre("flood0", "flood1", "other"));
 }
 
+// Under KV pressure a more urgent waiting request preempts a less urgent running one
+// (which is recomputed later), and both still produce their unloaded tokens.
+TEST(SchedulerTest, AnUrgentRequestPreemptsALessUrgentOneForBlocks) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 8}, 8);  // 8 blocks of 4
+  const std::vector<int32_t> low = Prompt(16, 1), high = Prompt(16, 2);
+  h.Add("low", low, 12, /*priority=*/5);
+  h.Step();
+  h.Step();  // low holds 5 of the 8 blocks now
+  h.Add("high", high, 4, /*priority=*/-1);
+  const auto table = h.Step();
+  EXPECT_EQ(h.last_preempted, 1u);
+  EXPECT_THAT(table, ElementsAre(Pair("high", 16)));  // 4 blocks: 3 were free
+  EXPECT_EQ(h.scheduler->Find("low")->status, RequestStatus::kPreempted);
+  h.RunToCompletion();
+  EXPECT_EQ(h.outputs["high"], FakeGenerate(high, 4));
+  EXPECT_EQ(h.outputs["low"], FakeGenerate(low, 12));
+}
+
+TEST(SchedulerTest, AnUrgentRequestPreemptsALessUrgentOneForASlot) {
+  Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 1}, 64);
+  h.Add("low", Prompt(4, 1), 20, /*priority=*/0);
+  h.Step();
+  h.Add("same", Prompt(4, 3), 2, /*priority=*/0);  // as urgent: it waits
+  h.Add("high", Prompt(4, 2), 2, /*priority=*/-1);
+  EXPECT_THAT(h.Step(), ElementsAre(Pair("high", 4)));
+  EXPECT_EQ(h.scheduler->Find("low")->status, RequestStatus::kPreempted);
+  EXPECT_EQ(h.scheduler->Find("same")->status, RequestStatus::kWaiting);
+  h.RunToCompletion();
+  EXPECT_EQ(h.outputs["low"], FakeGenerate(Prompt(4, 1), 20));
+  EXPECT_EQ(h.outputs["high"], FakeGenerate(Prompt(4, 2), 2));
+}
+
 TEST(SchedulerTest, LowerPriorityValuesRunFirst) {
   Harness h({.max_num_batched_tokens = 64, .max_num_seqs = 1}, 64);
   h.Add("background", Prompt(4, 1), 3, /*priority=*/5);
