@@ -421,6 +421,47 @@ class FairnessTest(unittest.TestCase):
         self.assertGreater(after[1] - before[1], 0.001, "it should have waited for a slot")
 
 
+class PriorityTest(unittest.TestCase):
+    """Under KV pressure a more urgent request preempts a less urgent running one, and
+    both still produce their unloaded (greedy) tokens."""
+
+    @classmethod
+    def setUpClass(cls):
+        # 8 blocks of 16 tokens: the two requests below cannot both hold their blocks.
+        cls.server = Server(SHOAL, model_path(MODEL), "--max-kv-blocks", "8",
+                            "--log-level", "warn")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def greedy(self, prompt, max_tokens, priority=0):
+        status, _, body = post(self.server, "/v1/completions",
+                               completion(prompt, max_tokens=max_tokens, priority=priority,
+                                          ignore_eos=True))
+        self.assertEqual(status, 200, body)
+        return body["choices"][0]["text"]
+
+    def test_an_urgent_request_preempts_and_both_outputs_are_unchanged(self):
+        low_prompt = " ".join(f"low{i}" for i in range(12))
+        high_prompt = " ".join(f"high{i}" for i in range(12))
+        low_alone = self.greedy(low_prompt, 80)
+        high_alone = self.greedy(high_prompt, 40)
+        preemptions = self.server.metric("vllm:num_preemptions_total", "", 0)
+        results = {}
+        low = threading.Thread(target=lambda: results.update(low=self.greedy(low_prompt, 80, 5)))
+        low.start()
+        deadline = time.time() + 10
+        while time.time() < deadline and self.server.metric(
+                "vllm:num_requests_running", "", 0) < 1:
+            time.sleep(0.005)
+        results["high"] = self.greedy(high_prompt, 40, -1)
+        low.join(timeout=60)
+        self.assertEqual(results["high"], high_alone)
+        self.assertEqual(results["low"], low_alone)
+        self.assertGreater(self.server.metric("vllm:num_preemptions_total", "", 0), preemptions)
+
+
 class OpenEndpointTest(unittest.TestCase):
     """No key file: anyone may call, and the request's own cache_salt and priority reach
     the scheduler."""
