@@ -82,7 +82,7 @@ absl::StatusOr<uint64_t> AdmissionQueue::Enter(std::shared_ptr<const TenantPolic
                  .weight = tenant->weight,
                  .priority = priority,
                  .prompt_tokens = prompt_tokens});
-    waiters_.emplace(ticket, Waiter{.tenant = std::move(tenant), .start = std::move(start)});
+    waiters_.emplace(ticket, Waiter{.start = std::move(start)});
     ready = TakeStartable();
     if (!waiters_.contains(ticket)) {
       ticket = 0;  // it started

@@ -79,7 +79,6 @@ class AdmissionQueue {
  private:
   friend class AdmissionSlot;
   struct Waiter {
-    std::shared_ptr<const TenantPolicy> tenant;
     Start start;
   };
   struct Ready {

@@ -96,13 +96,6 @@ int64_t ReplicaSet::Capacity() const {
   return capacity;
 }
 
-int64_t ReplicaSet::outstanding() const {
-  absl::MutexLock lock(&mu_);
-  int64_t n = 0;
-  for (const Replica& replica : replicas_) n += replica.outstanding;
-  return n;
-}
-
 void ReplicaSet::Release(size_t index) {
   {
     absl::MutexLock lock(&mu_);

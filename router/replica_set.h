@@ -65,8 +65,6 @@ class ReplicaSet {
   int num_ready() const;
   // The longest prompt + output every ready replica takes; 0 when none is ready.
   int64_t max_model_len() const;
-  // This router's requests outstanding on all replicas.
-  int64_t outstanding() const;
   // Polls now (tests; after a replica's failure was seen).
   void Refresh();
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
@@ -158,9 +159,10 @@ absl::StatusOr<TenantTable> ParseTenantTableOrThrow(std::string_view text) {
     return Invalid("", "", fmt::format("more than {} tenants", kMaxTenants));
   }
   TenantTable table;
+  absl::flat_hash_set<std::string> names;
   for (const auto& item : tenants) {
     const std::string name = item.first.as<std::string>();
-    if (!table.tenant_of_name.emplace(name, table.tenants.size()).second) {
+    if (!names.insert(name).second) {
       return Invalid("", "", fmt::format("tenant '{}' is defined twice", name));
     }
     std::vector<std::string> digests;
@@ -188,11 +190,6 @@ std::string KeyDigest(std::string_view key) {
 const TenantPolicy* TenantTable::FindByKey(std::string_view api_key) const {
   const auto it = tenant_of_key.find(KeyDigest(api_key));
   return it == tenant_of_key.end() ? nullptr : &tenants[it->second];
-}
-
-const TenantPolicy* TenantTable::FindByName(std::string_view name) const {
-  const auto it = tenant_of_name.find(std::string(name));
-  return it == tenant_of_name.end() ? nullptr : &tenants[it->second];
 }
 
 absl::StatusOr<TenantTable> ParseTenantTable(std::string_view text) {

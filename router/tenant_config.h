@@ -66,12 +66,9 @@ struct TenantTable {
   std::vector<TenantPolicy> tenants;
   // SHA-256 of a key (32 raw bytes) -> index into tenants.
   absl::flat_hash_map<std::string, size_t> tenant_of_key;
-  absl::flat_hash_map<std::string, size_t> tenant_of_name;
 
   // The tenant whose key this is; null for an unknown key.
   const TenantPolicy* FindByKey(std::string_view api_key) const;
-  // The tenant of this name; null when there is none.
-  const TenantPolicy* FindByName(std::string_view name) const;
 };
 
 // SHA-256 of `key`, 32 raw bytes.

@@ -66,8 +66,6 @@ TEST(TenantConfigTest, DefaultsAndDigestKeys) {
   EXPECT_EQ(interns->cache_group, "interns");
   EXPECT_EQ(table.FindByKey("abd"), nullptr);
   EXPECT_EQ(table.FindByKey(""), nullptr);
-  EXPECT_EQ(table.FindByName("interns"), interns);
-  EXPECT_EQ(table.FindByName("nobody"), nullptr);
 }
 
 TEST(TenantConfigTest, KeyDigestIsSha256) {
